@@ -1,0 +1,71 @@
+"""Shared fixtures: an in-memory registry, a temporary workbench home, demo actors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench import auth, submissions
+from workbench.db import Registry
+from workbench.models import SYSTEM, Role, make_bin
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+UCI_DIR = SHARED / "data" / "uci-student-performance"  # Cortez & Silva 2008, CC BY 4.0
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def reg() -> Registry:
+    r = Registry(memory=True)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    return tmp_path
+
+
+class People:
+    """Two vendor organisations, three reviewers, a secretary and an admin."""
+
+    def __init__(self, reg: Registry) -> None:
+        self.org_a = submissions.create_organisation(reg, SYSTEM, name="Org A", bin=make_bin("10000000001"))
+        self.org_b = submissions.create_organisation(reg, SYSTEM, name="Org B", bin=make_bin("10000000002"))
+
+        def user(name: str, role: Role, org=None):
+            return auth.create_user(reg, SYSTEM, username=name, password=PASSWORD, role=role,
+                                    display_name=name.title(), org_id=org.id if org else None).as_actor()
+
+        self.vendor_a = user("vendor_a", Role.VENDOR, self.org_a)
+        self.vendor_a2 = user("vendor_a2", Role.VENDOR, self.org_a)
+        self.vendor_b = user("vendor_b", Role.VENDOR, self.org_b)
+        self.reviewer1 = user("reviewer1", Role.REVIEWER)
+        self.reviewer2 = user("reviewer2", Role.REVIEWER)
+        self.reviewer3 = user("reviewer3", Role.REVIEWER)
+        self.secretary = user("secretary", Role.SECRETARY)
+        self.admin = user("admin", Role.ADMIN)
+
+
+@pytest.fixture
+def people(reg) -> People:
+    return People(reg)
+
+
+COMPLETE_DOSSIER = {
+    "tool_name": "Test tool", "tool_version": "1.0", "description_kk": "Сипаттама", "description_ru": "Описание",
+    "intended_purpose": "Testing", "users": ["learners"], "grades": [5, 6], "subjects": ["math"],
+    "interface_languages": ["kk", "ru"], "content_languages": ["kk"], "deployment": "cloud",
+    "data_storage_location": "Kazakhstan", "data_processing_location": "Kazakhstan",
+    "data_categories": ["identity", "children"], "retention": "1 year", "model_type": "classifier",
+    "decision_mode": "teacher_confirms", "human_oversight": "Teacher confirms", "known_limitations": "Few",
+}
+
+
+@pytest.fixture
+def dossier() -> dict:
+    return dict(COMPLETE_DOSSIER)

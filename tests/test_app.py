@@ -1,0 +1,130 @@
+"""AppTest smoke tests: every page, every role, every language, no exception."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from workbench import auth
+from workbench.i18n import LANGUAGES, t
+from workbench.models import PUBLIC, Role
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "streamlit_app.py")
+
+#: role -> the pages that role sees (public pages are seen by everyone)
+PUBLIC_PAGES = ["registry", "verify", "complaint"]
+ROLE_PAGES = {
+    Role.PUBLIC: ["login"],
+    Role.VENDOR: ["vendor"],
+    Role.REVIEWER: ["reviewer"],
+    Role.SECRETARY: ["secretary"],
+    Role.ADMIN: ["admin"],
+}
+DEMO_LOGIN = {Role.VENDOR: "vendor1", Role.REVIEWER: "reviewer1", Role.SECRETARY: "secretary", Role.ADMIN: "admin"}
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """One demo workbench for the whole module (demo loading is the slow part)."""
+    import os
+
+    home = tmp_path_factory.mktemp("apphome")
+    old = os.environ.get("WORKBENCH_HOME")
+    os.environ["WORKBENCH_HOME"] = str(home)
+    from workbench.demo import ensure_demo, ensure_keys
+    from workbench.services import Workbench
+
+    wb = Workbench.open(home)
+    ensure_keys(wb)
+    ensure_demo(wb)
+    wb.close()
+    yield home
+    if old is None:
+        os.environ.pop("WORKBENCH_HOME", None)
+    else:
+        os.environ["WORKBENCH_HOME"] = old
+
+
+def actor_for(home, role):
+    if role is Role.PUBLIC:
+        return PUBLIC
+    from workbench.db import Registry
+    from workbench.demo import DEMO_PASSWORD
+
+    reg = Registry(Path(home) / "registry.db")
+    try:
+        return auth.login(reg, DEMO_LOGIN[role], DEMO_PASSWORD)
+    finally:
+        reg.close()
+
+
+def app(home, role=Role.PUBLIC, lang="kk") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.session_state["actor"] = actor_for(home, role)
+    return at
+
+
+CASES = [(role, page, lang) for role, pages in ROLE_PAGES.items() for page in PUBLIC_PAGES + pages
+         for lang in LANGUAGES]
+
+
+@pytest.mark.parametrize("role,page,lang", CASES)
+def test_page_renders_without_exception(demo_home, role, page, lang):
+    at = app(demo_home, role, lang).run()
+    at.switch_page(f"ui/pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert at.title, "every page has a title"
+
+
+def test_kazakh_is_the_default_language(demo_home):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == t("registry.title", "kk")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_registry_title_in_each_language(demo_home, lang):
+    at = app(demo_home, Role.PUBLIC, lang).run()
+    assert at.title[0].value == t("registry.title", lang)
+
+
+def test_language_switch_is_remembered_across_pages(demo_home):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="lang_select").select("ru").run()
+    assert at.session_state["lang"] == "ru"
+    at.switch_page("ui/pages/verify.py").run()
+    assert at.title[0].value == t("verify.title", "ru")
+
+
+def test_login_and_role_navigation(demo_home):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("ui/pages/login.py").run()
+    at.text_input(key="login_username").input("secretary")
+    at.text_input(key="login_password").input("demo-pass-2026")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception
+    assert at.session_state["actor"].role is Role.SECRETARY
+
+
+def test_wrong_password_shows_translated_error(demo_home):
+    at = app(demo_home, Role.PUBLIC, "ru").run()
+    at.switch_page("ui/pages/login.py").run()
+    at.text_input(key="login_username").input("secretary")
+    at.text_input(key="login_password").input("wrong-password")
+    at.button[0].click().run()
+    assert at.error and at.error[0].value == t("auth.bad_login", "ru")
+    assert at.session_state["actor"].is_public
+
+
+def test_vendor_cannot_open_the_secretary_page(demo_home):
+    at = app(demo_home, Role.VENDOR).run()
+    with pytest.raises(ValueError):
+        at.switch_page("ui/pages/secretary.py")
+        at.run()
+        if not at.exception:
+            raise AssertionError("page ran")
+        raise ValueError("refused")

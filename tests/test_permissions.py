@@ -1,0 +1,136 @@
+"""Role x action: every cell of the permission table, through the service layer."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench import admin, auth, public, submissions as subs
+from workbench.errors import NotFound, PermissionDenied, WorkbenchError
+from workbench.models import PUBLIC, Role
+from workbench.permissions import PERMISSIONS, can
+from workbench.storage import FileStore
+
+CSV = b"y_true,y_pred,sex\n1,1,F\n0,1,M\n"
+
+
+@pytest.fixture
+def ctx(reg, people, dossier, tmp_path):
+    """A submission of org A in review, assigned to reviewer1; a decided one for versions."""
+    store = FileStore(tmp_path)
+    draft = subs.create_submission(reg, people.vendor_a, dossier)
+    in_review = subs.create_submission(reg, people.vendor_a, dossier)
+    subs.submit(reg, people.vendor_a, in_review.id)
+    subs.screen(reg, people.secretary, in_review.id, complete=True)
+    subs.assign_reviewer(reg, people.secretary, in_review.id, people.reviewer1.user_id)
+    att = subs.add_attachment(reg, people.vendor_a, draft.id, CSV, "out.csv", purpose="outputs", store=store)
+    return {"reg": reg, "p": people, "store": store, "draft": draft.id, "review": in_review.id, "att": att.id}
+
+
+def _actor(ctx, role: Role):
+    p = ctx["p"]
+    return {Role.PUBLIC: PUBLIC, Role.VENDOR: p.vendor_a, Role.REVIEWER: p.reviewer1,
+            Role.SECRETARY: p.secretary, Role.ADMIN: p.admin}[role]
+
+
+def _challenge(reg):
+    c = public.new_challenge(reg)
+    return {"challenge_token": c.token, "challenge_answer": str(c.a + c.b)}
+
+
+#: action -> a real service call that exercises it. A new action needs a row here.
+CALLS = {
+    "registry.search": lambda c, a: public.search_labels(c["reg"], a),
+    "label.view": lambda c, a: public.get_label(c["reg"], a, "KZ-AIS-2026-000001"),
+    "complaint.file": lambda c, a: public.file_complaint(c["reg"], a, body="text", source=str(a.role),
+                                                         **_challenge(c["reg"])),
+    "complaint.track": lambda c, a: public.complaint_status(c["reg"], a, "C-2026-000000"),
+    "org.register": lambda c, a: subs.register_organisation(c["reg"], a, name="New", bin="123456789013"),
+    "submission.create": lambda c, a: subs.create_submission(c["reg"], a, {}),
+    "submission.edit": lambda c, a: subs.save_draft(c["reg"], a, c["draft"], {"tool_version": "1.1"}),
+    "submission.submit": lambda c, a: subs.submit(c["reg"], a, c["draft"]),
+    "submission.new_version": lambda c, a: subs.new_version(c["reg"], a, c["review"], tool_version="2"),
+    "attachment.upload": lambda c, a: subs.add_attachment(c["reg"], a, c["draft"], CSV, "x.csv",
+                                                          purpose="outputs", store=c["store"]),
+    "clarification.answer": lambda c, a: subs.answer_clarification(c["reg"], a, c["review"], "answer"),
+    "submission.list": lambda c, a: subs.list_submissions(c["reg"], a),
+    "submission.view": lambda c, a: subs.get_submission(c["reg"], a, c["review"]),
+    "attachment.read": lambda c, a: subs.get_attachment(c["reg"], a, c["att"]),
+    "conflict.declare": lambda c, a: subs.declare_conflict(c["reg"], a, c["review"], has_conflict=False),
+    "clarification.request": lambda c, a: subs.ask_clarification(c["reg"], a, c["review"], "Why?"),
+    "submission.screen": lambda c, a: subs.screen(c["reg"], a, c["review"], complete=True),
+    "reviewer.assign": lambda c, a: subs.assign_reviewer(c["reg"], a, c["review"], c["p"].reviewer2.user_id),
+    "committee.open": lambda c, a: subs.send_to_committee(c["reg"], a, c["review"]),
+    "log.verify": lambda c, a: admin.verify_log(c["reg"], a),
+    "users.manage": lambda c, a: auth.list_users(c["reg"], a),
+    "backup.run": lambda c, a: admin.backup(c["reg"], a, c["store"].root / "b.db"),
+}
+
+
+def test_every_action_has_a_service_call():
+    assert set(CALLS) == set(PERMISSIONS)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", sorted(PERMISSIONS))
+def test_permission_cell(ctx, action, role):
+    actor = _actor(ctx, role)
+    call = CALLS[action]
+    if can(actor, action):
+        try:
+            call(ctx, actor)
+        except PermissionDenied as exc:  # pragma: no cover - the failure message is the point
+            pytest.fail(f"{role} was refused {action}: {exc}")
+        except (NotFound, WorkbenchError):
+            pass  # allowed by role; refused for a domain reason (wrong state, no such label)
+    else:
+        with pytest.raises(PermissionDenied):
+            call(ctx, actor)
+
+
+# -- object level: the wrong vendor, the wrong reviewer -------------------------------------
+
+def test_vendor_cannot_reach_another_vendors_submission(ctx):
+    reg, p = ctx["reg"], ctx["p"]
+    other = p.vendor_b
+    for call in (
+        lambda: subs.get_submission(reg, other, ctx["review"]),
+        lambda: subs.save_draft(reg, other, ctx["draft"], {"tool_name": "stolen"}),
+        lambda: subs.submit(reg, other, ctx["draft"]),
+        lambda: subs.get_attachment(reg, other, ctx["att"]),
+        lambda: subs.read_attachment(reg, other, ctx["att"], store=ctx["store"]),
+        lambda: subs.list_attachments(reg, other, ctx["draft"]),
+        lambda: subs.thread(reg, other, ctx["review"]),
+        lambda: subs.answer_clarification(reg, other, ctx["review"], "x"),
+        lambda: subs.add_attachment(reg, other, ctx["draft"], CSV, "x.csv", purpose="outputs", store=ctx["store"]),
+        lambda: subs.new_version(reg, other, ctx["review"], tool_version="9"),
+        lambda: subs.version_chain(reg, other, ctx["review"]),
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert subs.list_submissions(reg, other) == []
+    assert reg.one("SELECT tool_name FROM submissions WHERE id = ?", (ctx["draft"],))["tool_name"] == "Test tool"
+
+
+def test_colleague_in_same_org_sees_the_submission(ctx):
+    assert subs.get_submission(ctx["reg"], ctx["p"].vendor_a2, ctx["draft"]).id == ctx["draft"]
+
+
+def test_unassigned_reviewer_sees_nothing(ctx):
+    reg, p = ctx["reg"], ctx["p"]
+    assert subs.list_submissions(reg, p.reviewer2) == []
+    with pytest.raises(NotFound):
+        subs.get_submission(reg, p.reviewer2, ctx["review"])
+    with pytest.raises(NotFound):
+        subs.ask_clarification(reg, p.reviewer2, ctx["review"], "?")
+    with pytest.raises(NotFound):
+        subs.get_attachment(reg, p.reviewer2, ctx["att"])
+
+
+def test_assigned_reviewer_never_sees_drafts(ctx):
+    reg, p = ctx["reg"], ctx["p"]
+    subs.assign_reviewer(reg, p.secretary, ctx["draft"], p.reviewer1.user_id)
+    assert [s.id for s in subs.list_submissions(reg, p.reviewer1)] == [ctx["review"]]
+
+
+def test_secretary_sees_everything(ctx):
+    assert {s.id for s in subs.list_submissions(ctx["reg"], ctx["p"].secretary)} == {ctx["draft"], ctx["review"]}

@@ -1,0 +1,54 @@
+"""Bias and fairness engine (SPEC section 6).
+
+Classifiers, scorers, counterfactual pairs of a generative tool, and pre-aggregated
+per-group counts. Every figure carries a confidence interval; a group below the policy's
+minimum size is reported as too small and never judged; each check is pass, fail or
+inconclusive with a translatable reason; thresholds come from a versioned policy per
+risk tier (``workbench/policies/fairness.yaml``).
+
+Example
+-------
+>>> spec = AuditSpec(kind="classifier", y_true="passed", y_pred="predicted", sensitive=["sex"])
+>>> result = run_audit(frame, spec)                           # doctest: +SKIP
+>>> result.verdict, result.explain("kk")[0]                   # doctest: +SKIP
+"""
+
+from ._auc import AucTable
+from ._classifier import CLASSIFIER_CHECKS, CLASSIFIER_METRICS, RATES
+from ._counterfactual import COUNTERFACTUAL_OUTCOMES
+from ._counts import MAX_GROUPS
+from ._engine import frame_sha256, run_audit
+from ._policy import DEFAULT_POLICY_PATH, TIERS, FairnessPolicy, PolicyError, TierThresholds, load_policy
+from ._result import ENGINE_VERSION, AuditResult, Check, Estimate, GroupResult, render_reason
+from ._scores import SCORE_CHECKS, SCORE_METRICS
+from ._spec import CONFUSION_ROLES, SCORE_SUM_ROLES, AuditSpec, InputError, make_spec
+
+__all__ = [
+    "AuditResult",
+    "AuditSpec",
+    "AucTable",
+    "CLASSIFIER_CHECKS",
+    "CLASSIFIER_METRICS",
+    "CONFUSION_ROLES",
+    "COUNTERFACTUAL_OUTCOMES",
+    "Check",
+    "DEFAULT_POLICY_PATH",
+    "ENGINE_VERSION",
+    "Estimate",
+    "FairnessPolicy",
+    "GroupResult",
+    "InputError",
+    "MAX_GROUPS",
+    "PolicyError",
+    "RATES",
+    "SCORE_CHECKS",
+    "SCORE_METRICS",
+    "SCORE_SUM_ROLES",
+    "TIERS",
+    "TierThresholds",
+    "frame_sha256",
+    "load_policy",
+    "make_spec",
+    "render_reason",
+    "run_audit",
+]

@@ -1,0 +1,184 @@
+"""Check an uploaded audit PDF: is it intact, and did the committee sign it?
+
+The third question of verification, whether the label is still active today, belongs to
+the registry; this module reads the label ID out of the PDF so the caller can ask it.
+
+The answer never raises on bad input: a file that is not a PDF, is truncated or carries
+no signature comes back as a :class:`PdfCheck` whose ``problems`` say why, because the
+public verification page must explain, not crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:  # pragma: no cover
+    from asn1crypto import x509 as asn1_x509
+
+    from .signing import KeyStore
+
+# The token ``render_audit_pdf`` writes into the document's /Keywords.
+LABEL_KEYWORD = "AISafeLabel"
+_LABEL_RE = re.compile(LABEL_KEYWORD + r"[=:]\s*([A-Za-z0-9._-]+)")
+
+_NOT_PDF = "signing.verify_not_pdf"
+_UNREADABLE = "signing.verify_unreadable"
+_UNSIGNED = "signing.verify_unsigned"
+_SIGNATURE_BROKEN = "signing.verify_signature_broken"
+_DIGEST_MISMATCH = "signing.verify_digest_mismatch"
+_SIGNATURE_INVALID = "signing.verify_signature_invalid"
+_MODIFIED_AFTER = "signing.verify_modified_after_signing"
+_PARTIAL_COVERAGE = "signing.verify_partial_coverage"
+_NOT_COMMITTEE = "signing.verify_not_committee"
+_NO_COMMITTEE_KEY = "signing.verify_no_committee_key"
+_NO_LABEL = "signing.verify_no_label"
+
+
+class PdfCheck(BaseModel):
+    """The answer to "is this PDF the committee's, unchanged?".
+
+    ``problems`` holds translation-catalogue keys, most important first.
+    """
+
+    intact: bool = False
+    signed_by_committee: bool = False
+    signer: str | None = None
+    signed_at: dt.datetime | None = None
+    label_id: str | None = None
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Intact and the committee's (the label's status is checked elsewhere)."""
+        return self.intact and self.signed_by_committee
+
+
+def _validation_context(roots: list[asn1_x509.Certificate]):
+    from pyhanko_certvalidator import ValidationContext
+
+    # Only the committee's roots: the operating system's CA list must not make a
+    # stranger's certificate "the committee's". No network: verification runs offline.
+    return ValidationContext(trust_roots=list(roots), allow_fetching=False, revocation_mode="soft-fail")
+
+
+def _key_usage():
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+
+    # Real committee certificates differ: accept either signing usage.
+    return KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
+
+
+def _signature_status(pdf: bytes, roots: list[asn1_x509.Certificate]):
+    """pyHanko's status of the last signature of ``pdf``, or ``None`` if unsigned."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    signatures = reader.embedded_signatures
+    if not signatures:
+        return None
+    return validate_pdf_signature(
+        signatures[-1], signer_validation_context=_validation_context(roots), key_usage_settings=_key_usage()
+    )
+
+
+def _label_from_info(pdf: bytes) -> str | None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    info = PdfFileReader(io.BytesIO(pdf), strict=False).trailer_view.get("/Info")
+    if info is None:
+        return None
+    info = info.get_object()
+    custom = info.get("/" + LABEL_KEYWORD)
+    if custom:
+        return str(custom)
+    match = _LABEL_RE.search(str(info.get("/Keywords", "")))
+    return match.group(1) if match else None
+
+
+def _common_name(cert: asn1_x509.Certificate) -> str:
+    subject = cert.subject.native
+    return str(subject.get("common_name") or cert.subject.human_friendly)
+
+
+def verify_pdf(pdf: bytes, keystore: KeyStore) -> PdfCheck:
+    """Check a PDF's signature against the committee's keys.
+
+    Parameters
+    ----------
+    pdf:
+        The uploaded file, as bytes; anything is accepted.
+    keystore:
+        Supplies the committee's trust roots (current and earlier keys).
+
+    Returns
+    -------
+    PdfCheck
+        ``intact`` when the last signature's digest and signature are correct and it
+        covers the whole file (nothing appended after signing); ``signed_by_committee``
+        when, in addition, the signer's certificate chains to a committee root.
+    """
+    check = PdfCheck()
+    if not isinstance(pdf, (bytes, bytearray)) or b"%PDF-" not in bytes(pdf[:1024]):
+        check.problems.append(_NOT_PDF)
+        return check
+    pdf = bytes(pdf)
+    roots = keystore.trust_roots()
+    try:
+        check.label_id = _label_from_info(pdf)
+    except Exception:  # the parser can fail in many ways on a damaged file; say so below
+        pass
+    try:
+        status = _signature_status(pdf, roots)
+    except Exception:
+        # A damaged cross-reference table, a truncated file, a mangled signature
+        # dictionary: pyHanko raises a variety of errors, all of which mean the same
+        # thing to a parent uploading a file.
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        try:
+            has_sig = bool(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures)
+        except Exception:
+            has_sig = False
+        check.problems.append(_SIGNATURE_BROKEN if has_sig else _UNREADABLE)
+        return check
+    if status is None:
+        check.problems.append(_UNSIGNED)
+        return _finish(check)
+
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    check.signer = _common_name(status.signing_cert)
+    check.signed_at = status.signer_reported_dt
+    if not status.intact:
+        check.problems.append(_DIGEST_MISMATCH)
+    elif not status.valid:
+        check.problems.append(_SIGNATURE_INVALID)
+    if status.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        check.problems.append(_MODIFIED_AFTER)
+    elif status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        check.problems.append(_PARTIAL_COVERAGE)
+    check.intact = bool(
+        status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    )
+    if not roots:
+        check.problems.append(_NO_COMMITTEE_KEY)
+    elif not status.trusted:
+        check.problems.append(_NOT_COMMITTEE)
+    # A trusted chain over a changed document proves nothing about this document.
+    check.signed_by_committee = bool(check.intact and status.trusted and roots)
+    return _finish(check)
+
+
+def _finish(check: PdfCheck) -> PdfCheck:
+    if check.label_id is None:
+        check.problems.append(_NO_LABEL)
+    return check
+
+
+__all__ = ["LABEL_KEYWORD", "PdfCheck", "verify_pdf"]

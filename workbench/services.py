@@ -1,0 +1,47 @@
+"""The open workbench: home folder, registry, file store and keys, opened together.
+
+Pages, the CLI and the tests get everything through one ``Workbench`` object, so no
+caller assembles paths itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Home
+from .db import Registry
+
+
+@dataclass
+class Workbench:
+    home: Home
+    registry: Registry
+    _store: object = field(default=None, repr=False)
+    _keys: object = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> "Workbench":
+        home = (Home(Path(root).resolve()) if root is not None else Home.from_env()).ensure()
+        return cls(home=home, registry=Registry(home.db_path))
+
+    @property
+    def store(self):
+        """The content-addressed file store under ``home/files``."""
+        if self._store is None:
+            from .storage import FileStore
+
+            self._store = FileStore(self.home.root)
+        return self._store
+
+    @property
+    def keys(self):
+        """The committee's signing keys under ``home/keys``."""
+        if self._keys is None:
+            from .signing import KeyStore
+
+            self._keys = KeyStore(self.home.root)
+        return self._keys
+
+    def close(self) -> None:
+        self.registry.close()

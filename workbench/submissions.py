@@ -1,0 +1,486 @@
+"""Vendor intake and the submission lifecycle, enforced for the acting user.
+
+Every function takes the acting user first; reads are narrowed to what that user may see
+(a vendor: its organisation; a reviewer: its assignments; the secretary: everything), and
+every state change writes a chained event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from .db import Registry
+from .errors import NotFound, ValidationFailed, WorkbenchError
+from .models import (Actor, Attachment, Dossier, Message, Organisation, Role, Status, Submission,
+                     bin_is_valid, missing_fields, now_iso)
+from .permissions import require
+
+NO_SUBMISSION = "sub.not_found"
+BAD_BIN = "sub.bad_bin"
+BIN_TAKEN = "sub.bin_taken"
+BAD_ORG_NAME = "sub.bad_org_name"
+HAS_ORG = "sub.has_org"
+NO_ORG = "sub.no_org"
+NOT_EDITABLE = "sub.not_editable"
+INCOMPLETE = "sub.incomplete"
+MISSING_FIELD = "sub.missing_field"
+BAD_FIELD = "sub.bad_field"
+BAD_TRANSITION = "sub.bad_transition"
+EMPTY_MESSAGE = "sub.empty_message"
+NEED_REASON = "sub.need_reason"
+NOT_LABELLED = "sub.not_labelled"
+CONFLICT_BLOCKS = "sub.conflict_blocks"
+NOT_A_REVIEWER = "sub.not_a_reviewer"
+BAD_PURPOSE = "sub.bad_purpose"
+WRONG_KIND = "sub.wrong_kind"
+
+#: What may be uploaded as what: documents for the dossier, model outputs for the tests.
+KINDS_BY_PURPOSE: dict[str, tuple[str, ...]] = {
+    "document": ("pdf", "docx", "png", "jpeg"),
+    "outputs": ("csv", "tsv", "xlsx", "parquet", "jsonl"),
+}
+
+EDITABLE = (Status.DRAFT, Status.RETURNED)
+DECIDED = (Status.APPROVED, Status.APPROVED_WITH_CONDITIONS, Status.REJECTED)
+
+#: (from status, action) -> to status. The lifecycle of SPEC section 3 as data.
+TRANSITIONS: dict[tuple[Status, str], Status] = {
+    (Status.DRAFT, "submit"): Status.SUBMITTED,
+    (Status.RETURNED, "submit"): Status.SUBMITTED,
+    (Status.SUBMITTED, "start_screening"): Status.SCREENING,
+    (Status.SCREENING, "screen_complete"): Status.IN_REVIEW,
+    (Status.SCREENING, "screen_return"): Status.RETURNED,
+    (Status.SUBMITTED, "screen_complete"): Status.IN_REVIEW,
+    (Status.SUBMITTED, "screen_return"): Status.RETURNED,
+    (Status.IN_REVIEW, "ask"): Status.CLARIFICATION,
+    (Status.CLARIFICATION, "ask"): Status.CLARIFICATION,
+    (Status.CLARIFICATION, "answer"): Status.IN_REVIEW,
+    (Status.IN_REVIEW, "to_committee"): Status.COMMITTEE,
+    (Status.COMMITTEE, "back_to_review"): Status.IN_REVIEW,
+    (Status.COMMITTEE, "approve"): Status.APPROVED,
+    (Status.COMMITTEE, "approve_with_conditions"): Status.APPROVED_WITH_CONDITIONS,
+    (Status.COMMITTEE, "reject"): Status.REJECTED,
+    (Status.COMMITTEE, "return"): Status.RETURNED,
+    (Status.APPROVED, "appeal"): Status.APPEAL,
+    (Status.APPROVED_WITH_CONDITIONS, "appeal"): Status.APPEAL,
+    (Status.REJECTED, "appeal"): Status.APPEAL,
+    (Status.APPEAL, "re_review"): Status.IN_REVIEW,
+}
+
+
+def next_status(current: Status, action: str) -> Status:
+    try:
+        return TRANSITIONS[(current, action)]
+    except KeyError:
+        raise WorkbenchError(BAD_TRANSITION, status=current.value, action=action) from None
+
+
+# -- organisations -----------------------------------------------------------------------
+
+def _org(row: dict) -> Organisation:
+    return Organisation(**{k: row[k] for k in Organisation.model_fields})
+
+
+def register_organisation(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str = "",
+                          contact_phone: str = "") -> Organisation:
+    """A vendor account registers its organisation once; the account is then bound to it."""
+    require(actor, "org.register")
+    if actor.org_id is not None:
+        raise WorkbenchError(HAS_ORG)
+    return _create_org(reg, actor, name=name, bin=bin, contact_email=contact_email,
+                       contact_phone=contact_phone, bind_user=actor.user_id)
+
+
+def create_organisation(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str = "",
+                        contact_phone: str = "") -> Organisation:
+    """An admin creates an organisation before adding its vendor accounts."""
+    require(actor, "users.manage")
+    return _create_org(reg, actor, name=name, bin=bin, contact_email=contact_email,
+                       contact_phone=contact_phone, bind_user=None)
+
+
+def _create_org(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str, contact_phone: str,
+                bind_user: int | None) -> Organisation:
+    name, bin = (name or "").strip(), (bin or "").strip()
+    problems = []
+    if not (2 <= len(name) <= 200):
+        problems.append(WorkbenchError(BAD_ORG_NAME))
+    if not bin_is_valid(bin):
+        problems.append(WorkbenchError(BAD_BIN, bin=bin))
+    elif reg.one("SELECT id FROM organisations WHERE bin = ?", (bin,)):
+        problems.append(WorkbenchError(BIN_TAKEN, bin=bin))
+    if problems:
+        raise ValidationFailed("sub.org_invalid", problems=problems)
+    with reg.transaction():
+        org_id = reg.insert("organisations", {"name": name, "bin": bin, "contact_email": contact_email.strip(),
+                                              "contact_phone": contact_phone.strip(), "created_at": now_iso()})
+        if bind_user is not None:
+            reg.update("users", bind_user, {"org_id": org_id})
+        reg.record(actor, "org.registered", "organisation", org_id, {"name": name, "bin": bin})
+    return get_organisation(reg, org_id)
+
+
+def get_organisation(reg: Registry, org_id: int) -> Organisation:
+    row = reg.one("SELECT * FROM organisations WHERE id = ?", (org_id,))
+    if row is None:
+        raise NotFound(NO_ORG)
+    return _org(row)
+
+
+def list_organisations(reg: Registry, actor: Actor) -> list[Organisation]:
+    require(actor, "users.manage")
+    return [_org(r) for r in reg.query("SELECT * FROM organisations ORDER BY name")]
+
+
+# -- reading, narrowed to the actor ------------------------------------------------------------
+
+def _row_to_submission(row: dict) -> Submission:
+    return Submission(
+        id=row["id"], org_id=row["org_id"], org_name=row.get("org_name") or "", created_by=row["created_by"],
+        tool_name=row["tool_name"], tool_version=row["tool_version"], status=Status(row["status"]),
+        dossier=Dossier(**json.loads(row["dossier"])), tier=row.get("tier"), previous_id=row.get("previous_id"),
+        created_at=row["created_at"], updated_at=row["updated_at"], submitted_at=row.get("submitted_at"),
+    )
+
+
+_SELECT = ("SELECT s.*, o.name AS org_name FROM submissions s "
+           "JOIN organisations o ON o.id = s.org_id")
+
+
+def is_assigned(reg: Registry, reviewer_id: int | None, submission_id: int) -> bool:
+    return reg.one("SELECT 1 AS x FROM assignments WHERE submission_id = ? AND reviewer_id = ?",
+                   (submission_id, reviewer_id)) is not None
+
+
+def _visible(reg: Registry, actor: Actor, row: dict) -> bool:
+    if actor.role is Role.SECRETARY:
+        return True
+    if actor.role is Role.VENDOR:
+        return actor.org_id is not None and row["org_id"] == actor.org_id
+    if actor.role is Role.REVIEWER:
+        return row["status"] not in (Status.DRAFT.value,) and is_assigned(reg, actor.user_id, row["id"])
+    return False
+
+
+def get_submission(reg: Registry, actor: Actor, submission_id: int) -> Submission:
+    """One submission, if the actor may see it. Otherwise ``NotFound``: a vendor cannot even
+    learn that another vendor's submission exists."""
+    require(actor, "submission.view")
+    row = reg.one(_SELECT + " WHERE s.id = ?", (submission_id,))
+    if row is None or not _visible(reg, actor, row):
+        raise NotFound(NO_SUBMISSION, id=submission_id)
+    return _row_to_submission(row)
+
+
+def list_submissions(reg: Registry, actor: Actor, *, status: Status | str | None = None) -> list[Submission]:
+    require(actor, "submission.list")
+    where, params = [], []
+    if actor.role is Role.VENDOR:
+        where.append("s.org_id = ?")
+        params.append(actor.org_id if actor.org_id is not None else -1)
+    elif actor.role is Role.REVIEWER:
+        where.append("s.id IN (SELECT submission_id FROM assignments WHERE reviewer_id = ?)")
+        where.append("s.status != 'draft'")
+        params.append(actor.user_id)
+    if status is not None:
+        where.append("s.status = ?")
+        params.append(Status(status).value)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY s.updated_at DESC, s.id DESC"
+    return [_row_to_submission(r) for r in reg.query(sql, tuple(params))]
+
+
+# -- vendor: dossier, drafts, submission -----------------------------------------------------
+
+def _validated_dossier(data: dict[str, Any] | Dossier) -> Dossier:
+    if isinstance(data, Dossier):
+        return data
+    try:
+        return Dossier(**data)
+    except ValidationError as exc:
+        problems = [WorkbenchError(BAD_FIELD, field=".".join(str(p) for p in e["loc"]) or "-", problem=e["msg"])
+                    for e in exc.errors()]
+        raise ValidationFailed("sub.dossier_invalid", problems=problems) from None
+
+
+def create_submission(reg: Registry, actor: Actor, dossier: dict[str, Any] | Dossier | None = None,
+                      *, previous_id: int | None = None) -> Submission:
+    """Start a draft for the actor's organisation."""
+    require(actor, "submission.create")
+    if actor.org_id is None:
+        raise WorkbenchError(NO_ORG)
+    d = _validated_dossier(dossier or {})
+    now = now_iso()
+    with reg.transaction():
+        sub_id = reg.insert("submissions", {
+            "org_id": actor.org_id, "created_by": actor.user_id, "tool_name": d.tool_name,
+            "tool_version": d.tool_version, "status": Status.DRAFT.value, "dossier": d.model_dump_json(),
+            "created_at": now, "updated_at": now, "previous_id": previous_id,
+        })
+        reg.record(actor, "submission.created", "submission", sub_id,
+                   {"tool_name": d.tool_name, "previous_id": previous_id})
+    return get_submission(reg, actor, sub_id)
+
+
+def _own_for_vendor(reg: Registry, actor: Actor, submission_id: int) -> Submission:
+    sub = get_submission(reg, actor, submission_id)
+    if actor.role is not Role.VENDOR or sub.org_id != actor.org_id:
+        raise NotFound(NO_SUBMISSION, id=submission_id)
+    return sub
+
+
+def save_draft(reg: Registry, actor: Actor, submission_id: int, changes: dict[str, Any]) -> Submission:
+    """Merge ``changes`` into the dossier and save; nothing is saved if any field is invalid."""
+    require(actor, "submission.edit")
+    sub = _own_for_vendor(reg, actor, submission_id)
+    if sub.status not in EDITABLE:
+        raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
+    d = _validated_dossier({**sub.dossier.model_dump(), **changes})
+    with reg.transaction():
+        reg.update("submissions", submission_id, {"dossier": d.model_dump_json(), "tool_name": d.tool_name,
+                                                  "tool_version": d.tool_version, "updated_at": now_iso()})
+        reg.record(actor, "submission.draft_saved", "submission", submission_id, {"fields": sorted(changes)})
+    return get_submission(reg, actor, submission_id)
+
+
+def submit(reg: Registry, actor: Actor, submission_id: int) -> Submission:
+    require(actor, "submission.submit")
+    sub = _own_for_vendor(reg, actor, submission_id)
+    missing = missing_fields(sub.dossier)
+    if missing:
+        raise ValidationFailed(INCOMPLETE, problems=[WorkbenchError(MISSING_FIELD, field=f) for f in missing])
+    to = next_status(sub.status, "submit")
+    with reg.transaction():
+        reg.update("submissions", submission_id, {"status": to.value, "submitted_at": now_iso(),
+                                                  "updated_at": now_iso()})
+        reg.record(actor, "submission.submitted", "submission", submission_id,
+                   {"from": sub.status.value, "to": to.value, "dossier_sha256": _sha(sub.dossier.model_dump_json())})
+    return get_submission(reg, actor, submission_id)
+
+
+def new_version(reg: Registry, actor: Actor, previous_id: int, *, tool_version: str) -> Submission:
+    """A new version of a decided tool: a new draft linked to the earlier submission."""
+    require(actor, "submission.new_version")
+    prev = _own_for_vendor(reg, actor, previous_id)
+    if prev.status not in DECIDED:
+        raise WorkbenchError(NOT_LABELLED)
+    dossier = prev.dossier.model_copy(update={"tool_version": tool_version})
+    return create_submission(reg, actor, dossier, previous_id=previous_id)
+
+
+def version_chain(reg: Registry, actor: Actor, submission_id: int) -> list[Submission]:
+    """The submission and its earlier versions, oldest first."""
+    chain = [get_submission(reg, actor, submission_id)]
+    while chain[0].previous_id is not None:
+        chain.insert(0, get_submission(reg, actor, chain[0].previous_id))
+    return chain
+
+
+# -- secretary: screening and assignment ------------------------------------------------------
+
+def _transition(reg: Registry, actor: Actor, sub: Submission, action: str, payload: dict | None = None) -> Submission:
+    to = next_status(sub.status, action)
+    with reg.transaction():
+        reg.update("submissions", sub.id, {"status": to.value, "updated_at": now_iso()})
+        reg.record(actor, f"submission.{action}", "submission", sub.id,
+                   {"from": sub.status.value, "to": to.value, **(payload or {})})
+    return get_submission(reg, actor, sub.id)
+
+
+def screen(reg: Registry, actor: Actor, submission_id: int, *, complete: bool, reasons: str = "") -> Submission:
+    """The secretary's completeness check: into review, or back to the vendor with reasons."""
+    require(actor, "submission.screen")
+    sub = get_submission(reg, actor, submission_id)
+    if not complete and not reasons.strip():
+        raise WorkbenchError(NEED_REASON)
+    with reg.transaction():
+        if not complete:
+            _add_message(reg, actor, submission_id, "screening", reasons)
+        return _transition(reg, actor, sub, "screen_complete" if complete else "screen_return",
+                           {"reasons": reasons.strip()})
+
+
+def list_reviewers(reg: Registry, actor: Actor) -> list[dict[str, Any]]:
+    require(actor, "reviewer.assign")
+    return reg.query("SELECT id, username, display_name FROM users WHERE role = 'reviewer' AND active = 1 "
+                     "ORDER BY display_name")
+
+
+def assign_reviewer(reg: Registry, actor: Actor, submission_id: int, reviewer_id: int) -> None:
+    """Assign a reviewer; refused if that reviewer declared a conflict of interest."""
+    require(actor, "reviewer.assign")
+    get_submission(reg, actor, submission_id)
+    reviewer = reg.one("SELECT role, display_name FROM users WHERE id = ? AND active = 1", (reviewer_id,))
+    if reviewer is None or reviewer["role"] != Role.REVIEWER.value:
+        raise WorkbenchError(NOT_A_REVIEWER)
+    conflict = reg.one("SELECT has_conflict FROM conflicts WHERE submission_id = ? AND reviewer_id = ?",
+                       (submission_id, reviewer_id))
+    if conflict and conflict["has_conflict"]:
+        raise WorkbenchError(CONFLICT_BLOCKS, name=reviewer["display_name"])
+    with reg.transaction():
+        reg.conn.execute("INSERT OR IGNORE INTO assignments (submission_id, reviewer_id, assigned_by, assigned_at)"
+                         " VALUES (?, ?, ?, ?)", (submission_id, reviewer_id, actor.user_id, now_iso()))
+        reg.record(actor, "reviewer.assigned", "submission", submission_id, {"reviewer_id": reviewer_id})
+
+
+def assigned_reviewers(reg: Registry, actor: Actor, submission_id: int) -> list[dict[str, Any]]:
+    get_submission(reg, actor, submission_id)
+    return reg.query("SELECT u.id, u.display_name, u.username, c.has_conflict, c.note FROM assignments a "
+                     "JOIN users u ON u.id = a.reviewer_id LEFT JOIN conflicts c "
+                     "ON c.submission_id = a.submission_id AND c.reviewer_id = a.reviewer_id "
+                     "WHERE a.submission_id = ? ORDER BY u.display_name", (submission_id,))
+
+
+def declare_conflict(reg: Registry, actor: Actor, submission_id: int, *, has_conflict: bool,
+                     note: str = "") -> None:
+    """A reviewer's conflict-of-interest declaration. A conflict ends the assignment."""
+    require(actor, "conflict.declare")
+    get_submission(reg, actor, submission_id)
+    with reg.transaction():
+        reg.conn.execute(
+            "INSERT INTO conflicts (submission_id, reviewer_id, has_conflict, note, declared_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(submission_id, reviewer_id) DO UPDATE SET has_conflict = excluded.has_conflict, "
+            "note = excluded.note, declared_at = excluded.declared_at",
+            (submission_id, actor.user_id, int(has_conflict), note.strip(), now_iso()))
+        if has_conflict:
+            reg.conn.execute("DELETE FROM assignments WHERE submission_id = ? AND reviewer_id = ?",
+                             (submission_id, actor.user_id))
+        reg.record(actor, "conflict.declared", "submission", submission_id,
+                   {"has_conflict": has_conflict, "note": note.strip()})
+
+
+def conflict_declared(reg: Registry, actor: Actor, submission_id: int) -> bool | None:
+    """None if the reviewer has not declared yet; else whether they declared a conflict."""
+    row = reg.one("SELECT has_conflict FROM conflicts WHERE submission_id = ? AND reviewer_id = ?",
+                  (submission_id, actor.user_id))
+    return None if row is None else bool(row["has_conflict"])
+
+
+def set_tier(reg: Registry, actor: Actor, submission_id: int, tier: str) -> None:
+    require(actor, "committee.open")
+    get_submission(reg, actor, submission_id)
+    with reg.transaction():
+        reg.update("submissions", submission_id, {"tier": tier})
+        reg.record(actor, "submission.tier_set", "submission", submission_id, {"tier": tier})
+
+
+def send_to_committee(reg: Registry, actor: Actor, submission_id: int) -> Submission:
+    require(actor, "committee.open")
+    return _transition(reg, actor, get_submission(reg, actor, submission_id), "to_committee")
+
+
+# -- clarification thread ------------------------------------------------------------------
+
+def _add_message(reg: Registry, actor: Actor, submission_id: int, kind: str, body: str,
+                 item_id: str | None = None) -> int:
+    body = (body or "").strip()
+    if not body:
+        raise WorkbenchError(EMPTY_MESSAGE)
+    with reg.transaction():
+        msg_id = reg.insert("messages", {"submission_id": submission_id, "author_id": actor.user_id, "kind": kind,
+                                         "item_id": item_id, "body": body, "created_at": now_iso()})
+        reg.record(actor, f"message.{kind}", "submission", submission_id,
+                   {"message_id": msg_id, "item_id": item_id, "body_sha256": _sha(body)})
+    return msg_id
+
+
+def ask_clarification(reg: Registry, actor: Actor, submission_id: int, question: str,
+                      *, item_id: str | None = None) -> Message:
+    """A reviewer (or the secretary) asks the vendor; the submission waits for the answer."""
+    require(actor, "clarification.request")
+    sub = get_submission(reg, actor, submission_id)
+    with reg.transaction():
+        msg_id = _add_message(reg, actor, submission_id, "question", question, item_id)
+        _transition(reg, actor, sub, "ask", {"message_id": msg_id})
+    return _message(reg, msg_id)
+
+
+def answer_clarification(reg: Registry, actor: Actor, submission_id: int, answer: str,
+                         attachments: list[tuple[bytes, str]] | None = None, *, store=None) -> Message:
+    """The vendor answers in the same thread, optionally with new files."""
+    require(actor, "clarification.answer")
+    sub = _own_for_vendor(reg, actor, submission_id)
+    next_status(sub.status, "answer")  # refuse before writing anything
+    with reg.transaction():
+        msg_id = _add_message(reg, actor, submission_id, "answer", answer)
+        for data, name in attachments or []:
+            add_attachment(reg, actor, submission_id, data, name, purpose="document", store=store,
+                           message_id=msg_id)
+        _transition(reg, actor, sub, "answer", {"message_id": msg_id})
+    return _message(reg, msg_id)
+
+
+def _message(reg: Registry, msg_id: int) -> Message:
+    row = reg.one("SELECT m.*, u.display_name AS author_name, u.role AS author_role FROM messages m "
+                  "JOIN users u ON u.id = m.author_id WHERE m.id = ?", (msg_id,))
+    return Message(**row)
+
+
+def thread(reg: Registry, actor: Actor, submission_id: int) -> list[Message]:
+    get_submission(reg, actor, submission_id)
+    rows = reg.query("SELECT m.*, u.display_name AS author_name, u.role AS author_role FROM messages m "
+                     "JOIN users u ON u.id = m.author_id WHERE m.submission_id = ? ORDER BY m.id", (submission_id,))
+    return [Message(**r) for r in rows]
+
+
+# -- attachments --------------------------------------------------------------------------------
+
+def add_attachment(reg: Registry, actor: Actor, submission_id: int, data: bytes, original_name: str,
+                   *, purpose: str, store, message_id: int | None = None, max_bytes: int | None = None) -> Attachment:
+    """Store a file content-addressed and record it. Nothing is written if the file is refused."""
+    require(actor, "attachment.upload")
+    sub = _own_for_vendor(reg, actor, submission_id)
+    if sub.status not in (*EDITABLE, Status.CLARIFICATION):
+        raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
+    from .config import max_upload_bytes
+    from .reader import sniff_kind
+
+    if purpose not in KINDS_BY_PURPOSE:
+        raise WorkbenchError(BAD_PURPOSE, purpose=purpose)
+    kind = sniff_kind(bytes(data[:65536]))
+    if kind not in KINDS_BY_PURPOSE[purpose]:
+        raise WorkbenchError(WRONG_KIND, kind=kind, allowed=", ".join(KINDS_BY_PURPOSE[purpose]))
+    stored = store.put(data, original_name=original_name, max_bytes=max_bytes or max_upload_bytes())
+    with reg.transaction():
+        att_id = reg.insert("attachments", {
+            "submission_id": submission_id, "sha256": stored.sha256, "original_name": stored.original_name,
+            "size": stored.size, "kind": stored.kind, "media_type": stored.media_type, "purpose": purpose,
+            "uploaded_by": actor.user_id, "uploaded_at": now_iso(), "message_id": message_id,
+        })
+        reg.record(actor, "attachment.added", "submission", submission_id,
+                   {"attachment_id": att_id, "sha256": stored.sha256, "name": stored.original_name,
+                    "purpose": purpose, "size": stored.size})
+    return get_attachment(reg, actor, att_id)
+
+
+def list_attachments(reg: Registry, actor: Actor, submission_id: int, *, purpose: str | None = None) -> list[Attachment]:
+    require(actor, "attachment.read")
+    get_submission(reg, actor, submission_id)
+    sql, params = "SELECT * FROM attachments WHERE submission_id = ?", [submission_id]
+    if purpose:
+        sql += " AND purpose = ?"
+        params.append(purpose)
+    return [Attachment(**r) for r in reg.query(sql + " ORDER BY id", tuple(params))]
+
+
+def get_attachment(reg: Registry, actor: Actor, attachment_id: int) -> Attachment:
+    require(actor, "attachment.read")
+    row = reg.one("SELECT * FROM attachments WHERE id = ?", (attachment_id,))
+    if row is None:
+        raise NotFound(NO_SUBMISSION, id=attachment_id)
+    get_submission(reg, actor, row["submission_id"])  # raises if not visible
+    return Attachment(**row)
+
+
+def read_attachment(reg: Registry, actor: Actor, attachment_id: int, *, store) -> bytes:
+    att = get_attachment(reg, actor, attachment_id)
+    return store.path(att.sha256).read_bytes()
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
