@@ -540,7 +540,7 @@ def _open_source(source: str | os.PathLike[str] | bytes | bytearray | memoryview
 
 def _mb(size: int) -> str:
     value = size / 1024**2
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.0f}" if value >= 10 else f"{value:.3g}"
 
 
 def describe_source(source: str | os.PathLike[str] | bytes, *, name: str | None = None,

@@ -43,7 +43,7 @@ from .checklists import (
     content_hash,
 )
 from .errors import WorkbenchError
-from .i18n import t
+from .i18n import format_number, t
 
 # Message keys (compared against in the tests).
 _UNKNOWN_QUESTION = "rules.error.unknown_question"
@@ -593,7 +593,7 @@ class Agreement(_Model):
     def explain(self, lang: str = "kk") -> str:
         if self.kappa is None:
             return t("rules.kappa.undefined", lang, items=self.items)
-        return t(f"rules.kappa.explain_{self.method}", lang, kappa=f"{self.kappa:.2f}", raters=self.raters,
+        return t(f"rules.kappa.explain_{self.method}", lang, kappa=format_number(self.kappa, lang), raters=self.raters,
                  items=self.items, band=t(self.band, lang))
 
 

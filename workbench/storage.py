@@ -112,7 +112,7 @@ def sanitise_name(name: str) -> str:
 
 def _mb(size: int) -> str:
     value = size / 1024**2
-    return f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{value:.0f}" if value >= 10 else f"{value:.3g}"
 
 
 class FileStore:
