@@ -17,7 +17,7 @@ from workbench.models import PUBLIC, Role
 
 PAGES = Path(__file__).parent / "ui" / "pages"
 
-st.set_page_config(page_title="AI-safe Workbench", page_icon="🛡️", layout="wide")
+st.set_page_config(page_title="AI-safe Workbench", page_icon=":material/verified_user:", layout="wide")
 
 
 def _language_switch() -> None:
@@ -45,17 +45,17 @@ def _account_box() -> None:
 def _pages() -> dict[str, list[st.Page]]:
     """Navigation for the acting user's role: public pages for all, role pages on top."""
     public = [
-        st.Page(PAGES / "registry.py", title=tr("nav.registry"), icon="🔎", url_path="registry", default=True),
-        st.Page(PAGES / "verify.py", title=tr("nav.verify"), icon="✅", url_path="verify"),
-        st.Page(PAGES / "complaint.py", title=tr("nav.complaint"), icon="✉️", url_path="complaint"),
+        st.Page(PAGES / "registry.py", title=tr("nav.registry"), icon=":material/search:", url_path="registry", default=True),
+        st.Page(PAGES / "verify.py", title=tr("nav.verify"), icon=":material/verified:", url_path="verify"),
+        st.Page(PAGES / "complaint.py", title=tr("nav.complaint"), icon=":material/feedback:", url_path="complaint"),
     ]
     role = actor().role
     work: list[st.Page] = {
-        Role.PUBLIC: [st.Page(PAGES / "login.py", title=tr("nav.login"), icon="🔑", url_path="login")],
-        Role.VENDOR: [st.Page(PAGES / "vendor.py", title=tr("nav.my_submissions"), icon="📦", url_path="submissions")],
-        Role.REVIEWER: [st.Page(PAGES / "reviewer.py", title=tr("nav.assignments"), icon="📝", url_path="assignments")],
-        Role.SECRETARY: [st.Page(PAGES / "secretary.py", title=tr("nav.queue"), icon="🗂️", url_path="queue")],
-        Role.ADMIN: [st.Page(PAGES / "admin.py", title=tr("nav.users"), icon="👥", url_path="users")],
+        Role.PUBLIC: [st.Page(PAGES / "login.py", title=tr("nav.login"), icon=":material/login:", url_path="login")],
+        Role.VENDOR: [st.Page(PAGES / "vendor.py", title=tr("nav.my_submissions"), icon=":material/inventory_2:", url_path="submissions")],
+        Role.REVIEWER: [st.Page(PAGES / "reviewer.py", title=tr("nav.assignments"), icon=":material/rate_review:", url_path="assignments")],
+        Role.SECRETARY: [st.Page(PAGES / "secretary.py", title=tr("nav.queue"), icon=":material/gavel:", url_path="queue")],
+        Role.ADMIN: [st.Page(PAGES / "admin.py", title=tr("nav.users"), icon=":material/group:", url_path="users")],
     }[role]
     return {tr("nav.section_public"): public, tr("nav.section_work"): work}
 

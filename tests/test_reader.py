@@ -245,7 +245,7 @@ def test_describe_source_is_cheap_and_human_readable():
     assert (info.encoding, info.delimiter, info.rows) == ("cp1251", ";", None)
     assert info.columns == ["ФИО", "пол", "местность", "балл"]
     for lang in LANGUAGES:
-        assert "cp1251" in info.describe(lang) and "«;»" in info.describe(lang)
+        assert "cp1251" in info.describe(lang) and ";" in info.describe(lang)
     parquet = reader.describe_source(pd.DataFrame({"a": [1, 2, 3]}).to_parquet())
     assert (parquet.kind, parquet.rows, parquet.columns) == ("parquet", 3, ["a"])
     xlsx = reader.describe_source(xlsx_bytes([["x", "y"], [1, 2]]))
@@ -348,7 +348,7 @@ def test_bad_json_lines_name_every_line():
 
 def test_message_for_undecodable_text_tells_what_to_do():
     with pytest.raises(reader.ReaderError) as exc:
-        reader.read_table("x;y\nçà;é\n".encode("latin-1"))
+        reader.read_table("name;city\nMüller;Köln\nSchäfer;Düsseldorf\n".encode("latin-1"))
     assert "CSV UTF-8" in exc.value.translate("en")
     assert "CSV UTF-8" in exc.value.translate("kk")
 

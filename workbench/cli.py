@@ -92,7 +92,8 @@ def serve(port: int, demo: bool, headless: bool) -> None:
         _print_demo_logins()
     env = {**os.environ, ENV_HOME: os.environ.get(ENV_HOME) or str(Path.cwd())}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
     raise SystemExit(subprocess.call(cmd, env=env))
 
 

@@ -754,7 +754,6 @@ def _read_delimited(src: _Source, encoding: str, sniffed: _TextSniff) -> pd.Data
             # Valid UTF-8 at the top, something else further down: guessing would garble
             # one part or the other, so say so.
             raise ReaderError(_MIXED_ENCODING, name=src.name, encoding=encoding)
-    table = _clean_strings(table)
     for col in spare:
         if table.column(col).null_count != table.num_rows:
             raise ReaderError(_BAD_HEADER, name=src.name, problems=[
@@ -776,8 +775,11 @@ def _arrow_csv(src: _Source, pacsv: Any, encoding: str, sniffed: _TextSniff, hea
     # The streaming reader keeps peak memory lower than read_csv (measured: ~20 MB less
     # per million rows) because it never holds the whole file's parse buffers at once.
     with pacsv.open_csv(src.arrow(), read_options=read, parse_options=parse, convert_options=convert) as reader:
-        batches = list(reader)
-        return pa.Table.from_batches(batches, schema=reader.schema)
+        # Clean each batch as it arrives, so the raw and the cleaned text never coexist
+        # for the whole file.
+        batches = [_clean_strings(batch) for batch in reader]
+        schema = batches[0].schema if batches else _clean_strings(reader.schema.empty_table()).schema
+        return pa.Table.from_batches(batches, schema=schema)
 
 
 def _widen(message: str, header: list[str], column_types: dict[str, Any], pa: Any) -> bool:
@@ -796,7 +798,10 @@ def _widen(message: str, header: list[str], column_types: dict[str, Any], pa: An
 
 
 def _clean_strings(table: Any) -> Any:
-    """Strip text cells and make empty ones missing, on the Arrow side (fast and lean)."""
+    """Strip text cells and make empty ones missing, on the Arrow side (fast and lean).
+
+    Works on a ``pyarrow.Table`` or ``RecordBatch``.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -804,7 +809,7 @@ def _clean_strings(table: Any) -> Any:
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             col = pc.utf8_trim_whitespace(table.column(i))
             col = pc.if_else(pc.equal(col, ""), pa.scalar(None, field.type), col)
-            table = table.set_column(i, field.name, col)
+            table = table.set_column(i, field, col)
     return table
 
 
@@ -1033,7 +1038,7 @@ def _row_numbers(mask: Any) -> list[int]:
 def _empty_mask(series: pd.Series) -> np.ndarray:
     mask = series.isna().to_numpy(dtype=bool)
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        mask |= series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+        mask = mask | series.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
     return mask
 
 
@@ -1056,9 +1061,9 @@ def _binary_check(series: pd.Series, pos_label: str | None) -> tuple[pd.Series, 
         pos = str(pos_label).strip().lower()
         others = present[present != pos].value_counts()
         negative = others.index[0] if len(others) else None
-        mapped = tokens.map(lambda v: None if v is None else (1 if v == pos else (0 if v == negative else -1)))
+        mapped = tokens.map(lambda v: None if _missing(v) else (1 if v == pos else (0 if v == negative else -1)))
     else:
-        mapped = tokens.map(lambda v: None if v is None else (1 if v in _POSITIVE else (0 if v in _NEGATIVE else -1)))
+        mapped = tokens.map(lambda v: None if _missing(v) else (1 if v in _POSITIVE else (0 if v in _NEGATIVE else -1)))
         distinct = set(present.unique())
         if len(distinct) == 2 and not distinct & (_POSITIVE | _NEGATIVE):
             return mapped, np.zeros(len(series), dtype=bool), sorted(distinct), True

@@ -46,6 +46,7 @@ from .pdf_verify import LABEL_KEYWORD
 FONTS_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
+_FRAME_PADDING = 12  # platypus frames keep 6 pt on each side; full-width tables must too
 
 # Colours of the state flag (sky blue and gold) with a dark navy for text, the palette
 # of the Academy's own documents.
@@ -314,12 +315,12 @@ def _letterhead(lang: str, st: dict[str, ParagraphStyle], width: float, emblem: 
             ]
         )
     )
-    rule = Table([[""], [""]], colWidths=[width], rowHeights=[1.6, 0.8])
+    rule = Table([[""], [""], [""]], colWidths=[width], rowHeights=[1.8, 1.2, 1.0])
     rule.setStyle(
         TableStyle(
             [
                 ("BACKGROUND", (0, 0), (-1, 0), SKY),
-                ("BACKGROUND", (0, 1), (-1, 1), GOLD),
+                ("BACKGROUND", (0, 2), (-1, 2), GOLD),
                 ("TOPPADDING", (0, 0), (-1, -1), 0),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
             ]
@@ -493,6 +494,7 @@ def _title_page(data: AuditReportData, lang: str, st: dict, width: float) -> lis
         ]
     qr_w = 38 * mm
     facts = _grid(rows, [38 * mm, width - qr_w - 38 * mm - 4 * mm], header=False)
+    facts.hAlign = "LEFT"
     if data.label:
         qr_cell = [_qr(data.label.verify_url, 34 * mm), _p(t("report.qr_caption", lang),
                    ParagraphStyle("qrc", parent=st["small"], alignment=TA_CENTER))]
@@ -651,6 +653,7 @@ def _section_label(data: AuditReportData, lang: str, st: dict, width: float) -> 
     ]
     qr_w = 36 * mm
     facts = _grid(rows, [36 * mm, width - qr_w - 36 * mm - 4 * mm], header=False)
+    facts.hAlign = "LEFT"
     box = Table([[facts, _qr(label.verify_url, 32 * mm)]], colWidths=[width - qr_w, qr_w])
     box.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return [box, Spacer(1, 2 * mm), _p(t("report.label_status_note", lang), st["small"])]
@@ -708,7 +711,7 @@ def render_audit_pdf(report: AuditReportData, lang: str) -> bytes:
         keywords=keywords,
         lang=lang,
     )
-    width = doc.width
+    width = doc.width - _FRAME_PADDING
     story = _title_page(report, lang, st, width)
     for number, (key, section) in enumerate(_SECTIONS, start=1):
         # Keep a heading with the start of its section.
@@ -754,7 +757,7 @@ def render_consent_pdf(form: ConsentFormData, lang: str) -> bytes:
     keywords = f"AI-safe, consent, {LABEL_KEYWORD}={form.label_id}" if form.label_id else "AI-safe, consent"
     doc = _doc(buf, title=t("consent.title", lang), subject=f"{form.tool_name} {form.tool_version}",
                keywords=keywords, lang=lang, top=11 * mm)
-    width = doc.width
+    width = doc.width - _FRAME_PADDING
     story: list[Flowable] = _letterhead(lang, st, width, emblem=13 * mm)
     story += [
         Spacer(1, 2 * mm),

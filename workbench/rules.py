@@ -601,7 +601,9 @@ def kappa_band(kappa: float | None) -> str:
     """The plain-language band of a kappa (Landis & Koch 1977) as a catalogue key."""
     if kappa is None:
         return "rules.kappa.band_undefined"
-    for upper, band in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
+    if kappa < 0:
+        return "rules.kappa.band_poor"
+    for upper, band in ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
         if kappa <= upper:
             return f"rules.kappa.band_{band}"
     return "rules.kappa.band_almost_perfect"

@@ -35,7 +35,6 @@ NOT_LABELLED = "sub.not_labelled"
 CONFLICT_BLOCKS = "sub.conflict_blocks"
 NOT_A_REVIEWER = "sub.not_a_reviewer"
 BAD_PURPOSE = "sub.bad_purpose"
-WRONG_KIND = "sub.wrong_kind"
 
 #: What may be uploaded as what: documents for the dossier, model outputs for the tests.
 KINDS_BY_PURPOSE: dict[str, tuple[str, ...]] = {
@@ -435,14 +434,11 @@ def add_attachment(reg: Registry, actor: Actor, submission_id: int, data: bytes,
     if sub.status not in (*EDITABLE, Status.CLARIFICATION):
         raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
     from .config import max_upload_bytes
-    from .reader import sniff_kind
 
     if purpose not in KINDS_BY_PURPOSE:
         raise WorkbenchError(BAD_PURPOSE, purpose=purpose)
-    kind = sniff_kind(bytes(data[:65536]))
-    if kind not in KINDS_BY_PURPOSE[purpose]:
-        raise WorkbenchError(WRONG_KIND, kind=kind, allowed=", ".join(KINDS_BY_PURPOSE[purpose]))
-    stored = store.put(data, original_name=original_name, max_bytes=max_bytes or max_upload_bytes())
+    stored = store.put(data, original_name=original_name, max_bytes=max_bytes or max_upload_bytes(),
+                       allowed_kinds=KINDS_BY_PURPOSE[purpose])
     with reg.transaction():
         att_id = reg.insert("attachments", {
             "submission_id": submission_id, "sha256": stored.sha256, "original_name": stored.original_name,

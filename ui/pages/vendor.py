@@ -136,7 +136,7 @@ def _files(sub: Submission) -> None:
     for purpose in ("document", "outputs"):
         st.markdown(f"**{tr('purpose.' + purpose)}**")
         for att in subs.list_attachments(wb.registry, actor(), sub.id, purpose=purpose):
-            st.write(f"📎 {att.original_name} · {att.kind} · {att.size:,} B · `{att.sha256[:12]}`")
+            st.write(f":material/attach_file: {att.original_name} · {att.kind} · {att.size:,} B · `{att.sha256[:12]}`")
         upload = st.file_uploader(tr("vendor.upload_" + purpose), key=f"up_{purpose}_{sub.id}")
         if upload is not None and st.button(tr("vendor.attach"), key=f"attach_{purpose}_{sub.id}"):
             with friendly():
@@ -171,7 +171,7 @@ def _read_only(sub: Submission) -> None:
     d = sub.dossier
     st.write(getattr(d, f"description_{lang()}", "") or d.description_kk)
     for att in subs.list_attachments(workbench().registry, actor(), sub.id):
-        st.write(f"📎 {att.original_name} · {tr('purpose.' + att.purpose)} · `{att.sha256[:12]}`")
+        st.write(f":material/attach_file: {att.original_name} · {tr('purpose.' + att.purpose)} · `{att.sha256[:12]}`")
     chain = subs.version_chain(workbench().registry, actor(), sub.id)
     if len(chain) > 1:
         st.caption(tr("vendor.versions") + ": " + " → ".join(f"{s.tool_version} (#{s.id})" for s in chain))
@@ -188,7 +188,7 @@ def _thread(sub: Submission) -> None:
     reg = workbench().registry
     st.markdown(f"**{tr('vendor.thread')}**")
     for msg in subs.thread(reg, actor(), sub.id):
-        with st.chat_message("user" if msg.author_role == "vendor" else "assistant", avatar="🏢" if msg.author_role == "vendor" else "⚖️"):
+        with st.chat_message("user" if msg.author_role == "vendor" else "assistant", avatar=":material/business:" if msg.author_role == "vendor" else ":material/gavel:"):
             st.caption(f"{msg.author_name} · {tr('message.' + msg.kind)} · {format_date(msg.created_at, lang())}"
                        + (f" · {msg.item_id}" if msg.item_id else ""))
             st.text(msg.body)

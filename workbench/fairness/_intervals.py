@@ -52,8 +52,8 @@ def wilson(successes: np.ndarray, trials: np.ndarray, confidence: float) -> tupl
         low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
         high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
     # The closed form can miss the exact endpoints by rounding when k is 0 or n.
-    low = np.where(k == 0, 0.0, low)
-    high = np.where(k == n, 1.0, high)
+    low = np.where((k == 0) & (n > 0), 0.0, low)
+    high = np.where((k == n) & (n > 0), 1.0, high)
     return low, high
 
 
