@@ -16,6 +16,14 @@ UCI_DIR = SHARED / "data" / "uci-student-performance"  # Cortez & Silva 2008, CC
 PASSWORD = "correct-horse-1"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """Tests create many accounts; the production Argon2 cost is tested in test_auth.py."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 @pytest.fixture
 def reg() -> Registry:
     r = Registry(memory=True)

@@ -23,6 +23,15 @@ def test_password_is_hashed_with_argon2_and_never_stored_in_clear(reg, people):
     assert not auth.check_password(row["password_hash"], PASSWORD + "x")
 
 
+def test_production_hasher_is_memory_hard():
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+    stored = hasher.hash(PASSWORD)
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert auth._DUMMY_HASH.startswith("$argon2id$v=19$m=19456")
+
+
 def test_login_returns_the_actor(reg, people):
     who = auth.login(reg, "vendor_a", PASSWORD)
     assert who.role is Role.VENDOR and who.org_id == people.org_a.id

@@ -254,9 +254,10 @@ CF_SPEC = dict(kind="counterfactual", pair_id="pair", variant="name",
 
 def test_counterfactual_without_gap_passes() -> None:
     result = run_audit(pairs_frame(), AuditSpec(**CF_SPEC))
-    assert {c.metric: c.outcome for c in result.checks} == {
-        "counterfactual_score_gap": "pass", "counterfactual_refusal_gap": "inconclusive",
-        "counterfactual_length_gap": "pass"} or result.verdict in ("pass", "inconclusive")
+    got = {c.metric: c.outcome for c in result.checks}
+    assert got["counterfactual_score_gap"] == "pass"  # identical prompts, noise of 0.05 SD
+    assert got["counterfactual_refusal_gap"] != "fail"  # same 10 % refusal in both variants
+    assert result.verdict != "fail"
     length = next(c for c in result.checks if c.metric == "counterfactual_length_gap")
     assert length.outcome == "pass" and abs(length.value) < 0.01
     assert all(c.p_value is not None and 0 < c.p_value <= 1 for c in result.checks)

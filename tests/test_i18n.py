@@ -32,8 +32,11 @@ def test_kazakh_is_kazakh_not_a_copy():
     assert len(same) <= 0.02 * len(CATALOGUE), same[:10]
 
 
-_LITERAL_KEY = re.compile(r"""\b(?:tr|t)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
+_LITERAL_KEY = re.compile(r"""\b(?:tr|t)\(\s*f?["']([a-z_]+\.[a-z0-9_.]+)""")
 _CONSTANT_KEY = re.compile(r"""^[A-Z_]+\s*=\s*["']([a-z_]+\.[a-z0-9_]+)["']\s*$""", re.M)
+
+
+_FILE_EXTENSIONS = {"yaml", "yml", "csv", "json", "pdf", "db", "txt", "ttf", "p12", "md", "png", "xlsx"}
 
 
 _FILE_EXTENSIONS = {"yaml", "yml", "csv", "json", "pdf", "db", "txt", "ttf", "p12", "md", "png", "xlsx"}
@@ -50,6 +53,13 @@ def test_every_key_used_in_code_exists():
     for path in _sources():
         text = path.read_text(encoding="utf-8")
         for key in _LITERAL_KEY.findall(text) + _CONSTANT_KEY.findall(text):
+            if key.endswith((".", "_")):
+                # a prefix completed at run time (the enumeration tests cover the values)
+                if not any(k.startswith(key) for k in CATALOGUE):
+                    missing.append(f"{path.relative_to(REPO)}: {key}* (no key has this prefix)")
+                continue
+            if key.rsplit(".", 1)[-1] in _FILE_EXTENSIONS:
+                continue  # a file name such as "risk.yaml", not a message key
             if key not in CATALOGUE:
                 missing.append(f"{path.relative_to(REPO)}: {key}")
     assert not missing, missing

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import admin, auth, public, submissions as subs
+from workbench import fairness_runs
+from workbench.fairness import AuditSpec
+from workbench import admin, auth, public, reviews, submissions as subs
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
 from workbench.models import PUBLIC, Role
 from workbench.permissions import PERMISSIONS, can
@@ -19,11 +21,12 @@ def ctx(reg, people, dossier, tmp_path):
     store = FileStore(tmp_path)
     draft = subs.create_submission(reg, people.vendor_a, dossier)
     in_review = subs.create_submission(reg, people.vendor_a, dossier)
+    outputs = subs.add_attachment(reg, people.vendor_a, in_review.id, CSV, "o.csv", purpose="outputs", store=store)
     subs.submit(reg, people.vendor_a, in_review.id)
     subs.screen(reg, people.secretary, in_review.id, complete=True)
     subs.assign_reviewer(reg, people.secretary, in_review.id, people.reviewer1.user_id)
     att = subs.add_attachment(reg, people.vendor_a, draft.id, CSV, "out.csv", purpose="outputs", store=store)
-    return {"reg": reg, "p": people, "store": store, "draft": draft.id, "review": in_review.id, "att": att.id}
+    return {"reg": reg, "p": people, "store": store, "draft": draft.id, "review": in_review.id, "att": att.id, "outputs": outputs.id}
 
 
 def _actor(ctx, role: Role):
@@ -56,6 +59,11 @@ CALLS = {
     "submission.view": lambda c, a: subs.get_submission(c["reg"], a, c["review"]),
     "attachment.read": lambda c, a: subs.get_attachment(c["reg"], a, c["att"]),
     "conflict.declare": lambda c, a: subs.declare_conflict(c["reg"], a, c["review"], has_conflict=False),
+    "review.edit": lambda c, a: reviews.start_review(c["reg"], a, c["review"]),
+    "review.sign_off": lambda c, a: reviews.sign_off(c["reg"], a, c["review"], "reject", "r"),
+    "fairness.run": lambda c, a: fairness_runs.run_and_save(
+        c["reg"], a, c["review"], c["outputs"], AuditSpec(y_true="y_true", y_pred="y_pred", sensitive=["sex"]),
+        store=c["store"]),
     "clarification.request": lambda c, a: subs.ask_clarification(c["reg"], a, c["review"], "Why?"),
     "submission.screen": lambda c, a: subs.screen(c["reg"], a, c["review"], complete=True),
     "reviewer.assign": lambda c, a: subs.assign_reviewer(c["reg"], a, c["review"], c["p"].reviewer2.user_id),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from workbench.signing import KeyStore, SigningError
 
 PDFSIG_VALID = "Signature Validation: Signature is Valid."
 PASSPHRASE = "test-passphrase-1"
-
-pytestmark = pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils (pdfsig) not installed")
 
 
 def pdfsig(pdf: bytes, folder: Path) -> str:
@@ -214,6 +211,8 @@ def test_import_p12_switches_to_the_real_certificate(store: KeyStore, tmp_path: 
     assert check.intact and check.signed_by_committee and check.signer == "NAE AI Ethics Committee"
     # A PDF issued under the earlier key still verifies as the committee's.
     assert verify_pdf(before, store).signed_by_committee
+    assert len(store.committee_certificates()) == 2
+    assert len(store.trust_roots()) == 2  # the demo CA and the real CA
 
 
 @pytest.mark.parametrize(
@@ -266,3 +265,26 @@ def test_rsa_p12_without_ca_chain_is_trusted_as_itself(store: KeyStore, tmp_path
     store.import_p12(path, "pw")
     check = verify_pdf(store.sign_pdf(small_pdf(), reason="x"), store)
     assert check.intact and check.signed_by_committee
+
+
+def test_an_import_killed_before_the_switch_leaves_the_old_key(
+    store: KeyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = store.describe()
+    roots_before = [c.dump() for c in store.trust_roots()]
+    real_write = signing._atomic_write
+
+    def dies_at_the_pointer(path: Path, data: bytes) -> None:
+        if path.name == "current.json":
+            raise KeyboardInterrupt  # the process is killed after the new files, before the switch
+        real_write(path, data)
+
+    monkeypatch.setattr(signing, "_atomic_write", dies_at_the_pointer)
+    with pytest.raises(KeyboardInterrupt):
+        store.import_p12(make_p12(tmp_path), "p12-secret")
+    monkeypatch.undo()
+
+    assert store.describe() == before
+    assert [c.dump() for c in store.trust_roots()] == roots_before  # the half-imported certificate is not trusted
+    assert PDFSIG_VALID in pdfsig(store.sign_pdf(small_pdf(), reason="still the old key"), tmp_path)
+    assert not list((tmp_path / "home" / "keys").rglob(".*.pem.*")), "no temporary files left behind"

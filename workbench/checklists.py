@@ -52,9 +52,9 @@ _TRANSLATED_PROBLEMS = frozenset(
     }
 )
 
-CHECKLISTS_ENV = "WORKBENCH_CHECKLISTS"
-PRINCIPLES_FILE = "principles.yaml"
-RISK_FILE = "risk.yaml"
+CHECKLISTS_ENV: str = "WORKBENCH_CHECKLISTS"
+PRINCIPLES_FILE: str = "principles.yaml"
+RISK_FILE: str = "risk.yaml"
 
 Tier = Literal["prohibited", "high", "limited", "minimal"]
 TIERS: tuple[str, ...] = ("prohibited", "high", "limited", "minimal")  # most severe first

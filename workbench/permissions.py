@@ -34,7 +34,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "attachment.read": frozenset({V, R, S}),
     # reviewer
     "conflict.declare": frozenset({R}),
+    "review.edit": frozenset({R}),
+    "review.sign_off": frozenset({R}),
     "clarification.request": frozenset({R, S}),
+    "fairness.run": frozenset({R, S}),
     # secretary
     "submission.screen": frozenset({S}),
     "reviewer.assign": frozenset({S}),

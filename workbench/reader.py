@@ -594,6 +594,9 @@ def describe_source(source: str | os.PathLike[str] | bytes, *, name: str | None 
         except Exception:
             raise ReaderError(_CORRUPT, name=src.name, kind="Excel") from None
         info.columns = _checked_header(_trim_header(first), src.name)
+    elif kind == "jsonl" and encoding is not None:
+        first = _decode(src.head, encoding, src.complete).lstrip().splitlines()[0]
+        info.columns = [str(k).strip() for k in json.loads(first)]
     return info
 
 
@@ -638,7 +641,7 @@ def read_table_info(source: str | os.PathLike[str] | bytes, *, name: str | None 
     if kind in ("csv", "tsv"):
         assert sniffed is not None and encoding is not None
         info.delimiter, info.decimal = sniffed.delimiter, sniffed.decimal
-        df = _read_delimited(src, encoding, sniffed)
+        df, info.encoding = _read_delimited(src, encoding, sniffed)
     elif kind == "jsonl":
         assert encoding is not None
         df = _read_jsonl(src, encoding)
@@ -706,7 +709,8 @@ def _trim_header(row: Sequence[Any]) -> list[Any]:
     return row
 
 
-def _read_delimited(src: _Source, encoding: str, sniffed: _TextSniff) -> pd.DataFrame:
+def _read_delimited(src: _Source, encoding: str, sniffed: _TextSniff) -> tuple[pd.DataFrame, str]:
+    """The frame, and the encoding it was read in (a late cp1251 file changes it)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -749,17 +753,38 @@ def _read_delimited(src: _Source, encoding: str, sniffed: _TextSniff) -> pd.Data
         problems = [WorkbenchError(_RAGGED_ROW, row=number if number is not None else "?", expected=exp, found=act)
                     for number, exp, act in ragged[:_MAX_PROBLEMS]]
         raise ReaderError(_RAGGED, problems=_cap(problems, len(ragged)), name=src.name, count=len(ragged))
-    for col, field in zip(header, table.schema):
-        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
-            # Valid UTF-8 at the top, something else further down: guessing would garble
-            # one part or the other, so say so.
-            raise ReaderError(_MIXED_ENCODING, name=src.name, encoding=encoding)
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary:
+        # Text that is not UTF-8 further down the file. If the head was plain ASCII, the
+        # file may simply be cp1251 with its first Cyrillic letters past the sniffed head.
+        late = _late_encoding(table, binary) if encoding == "utf-8" and src.head.isascii() else None
+        if late is not None:
+            return _read_delimited(src, late, sniffed)
+        # Otherwise UTF-8 and something else are mixed: guessing would garble one of them.
+        raise ReaderError(_MIXED_ENCODING, name=src.name, encoding=encoding)
     for col in spare:
         if table.column(col).null_count != table.num_rows:
             raise ReaderError(_BAD_HEADER, name=src.name, problems=[
                 WorkbenchError(_EMPTY_COLUMN_NAME, position=header.index(col) + 1)])
         table = table.drop_columns([col])
-    return table.to_pandas(self_destruct=True, split_blocks=True)
+    return table.to_pandas(self_destruct=True, split_blocks=True), encoding
+
+
+def _late_encoding(table: Any, columns: list[str]) -> str | None:
+    """cp1251 or KZ-1048 if every non-ASCII value of ``columns`` is in it and none is UTF-8."""
+    import pyarrow.compute as pc
+
+    foreign: list[bytes] = []
+    for col in columns:
+        for value in pc.unique(table.column(col)).to_pylist()[:10_000]:
+            if value is None or value.isascii():
+                continue
+            try:
+                value.decode("utf-8")
+                return None  # real UTF-8 beside non-UTF-8: a mixed file
+            except UnicodeDecodeError:
+                foreign.append(value)
+    return _cp1251_or_kz1048(b"\n".join(foreign)) if foreign else None
 
 
 def _arrow_csv(src: _Source, pacsv: Any, encoding: str, sniffed: _TextSniff, header: list[str],

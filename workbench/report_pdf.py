@@ -600,7 +600,7 @@ def _section_fairness(data: AuditReportData, lang: str, st: dict, width: float) 
                 extra.append(("SPAN", (0, r + 1), (-1, r + 1)))
                 extra.append(("NOSPLIT", (0, r), (-1, r + 1)))
                 extra.append(("LINEABOVE", (0, r + 1), (-1, r + 1), 0, colors.white))
-        widths = [46 * mm, 34 * mm, 44 * mm, 18 * mm]
+        widths = [44 * mm, 32 * mm, 42 * mm, 16 * mm]  # the rest for the verdict, which must not break
         out.append(_grid(rows, widths + [width - sum(widths)], extra=extra))
     return out
 

@@ -36,10 +36,14 @@ from .checklists import (
     TIERS,
     TOOL_TYPES,
     Checklist,
+    Factor,
     Item,
     LocalText,
     RiskQuestionnaire,
     Section,
+    Severity,
+    Tier,
+    ToolType,
     content_hash,
 )
 from .errors import WorkbenchError
@@ -125,8 +129,8 @@ TIER_POLICY: dict[str, TierPolicy] = {
 class RiskResult(_Model):
     """The tier of a tool, its aggravating factors and the answers that produced them."""
 
-    tier: Literal["prohibited", "high", "limited", "minimal"]
-    factors: list[Literal["under_13", "special_data", "automated_decisions", "national_scale"]]
+    tier: Tier
+    factors: list[Factor]
     rationale: list[Reason]
     unanswered: list[str]
     questionnaire_version: str
@@ -171,6 +175,8 @@ def classify_risk(answers: Mapping[str, bool], questionnaire: RiskQuestionnaire)
     Returns
     -------
     RiskResult
+        ``rationale`` holds one :class:`Reason` per "yes" (its ``question_id`` and, in
+        ``params["source"]``, the legal or concept reference for a PDF or tooltip).
 
     Raises
     ------
@@ -267,7 +273,7 @@ class Finding(_Model):
 
     item_id: str
     section_id: str
-    severity: Literal["critical", "major", "minor"]
+    severity: Severity
     value: AnswerValue
     question: LocalText
     note: str = ""
@@ -278,8 +284,8 @@ class ReviewSummary(_Model):
 
     checklist_version: str
     checklist_hash: str
-    tier: Literal["prohibited", "high", "limited", "minimal"]
-    tool_type: Literal["classifier", "scorer", "recommender", "generative", "other"]
+    tier: Tier
+    tool_type: ToolType
     sections: list[SectionScore]
     overall_score: float | None
     blocking: list[Finding]
@@ -324,7 +330,10 @@ class ReviewSummary(_Model):
                            items=", ".join(self.unanswered)))
         if self.missing_notes:
             lines.append(t("rules.summary.missing_notes", lang, items=", ".join(self.missing_notes)))
-        if not self.ready:
+        if self.tier == "prohibited":
+            # No checklist result can outweigh the tier: say so instead of "nothing blocks".
+            lines.append(t("rules.summary.prohibited", lang))
+        elif not self.ready:
             lines.append(t("rules.summary.not_ready", lang))
         elif self.blocking:
             lines.append(t("rules.summary.verdict_blocked", lang, count=len(self.blocking)))
@@ -333,6 +342,27 @@ class ReviewSummary(_Model):
         else:
             lines.append(t("rules.summary.verdict_clear", lang))
         return lines
+
+
+SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
+
+# (severity, answer) -> which list the gap goes to; everything absent is no gap. A table,
+# so the blocking policy reads in one place and a test can walk it.
+GAP_RULES: dict[tuple[str, str], str] = {
+    ("critical", "not_met"): "blocking",
+    ("critical", "partly"): "condition",
+    ("major", "not_met"): "condition",
+    ("major", "partly"): "condition",
+    ("minor", "not_met"): "advice",
+    ("minor", "partly"): "advice",
+}
+
+
+def _classify_gap(
+    severity: str, value: str, blocking: list[Finding], conditions: list[Finding], advice: list[Finding]
+) -> list[Finding] | None:
+    kind = GAP_RULES.get((severity, value))
+    return {"blocking": blocking, "condition": conditions, "advice": advice}.get(kind) if kind else None
 
 
 def _fmt_score(score: float) -> str:
@@ -439,25 +469,6 @@ def score_review(
         missing_notes=missing_notes,
         ignored=ignored,
     )
-
-
-SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2}
-
-# (severity, answer) -> which list the gap goes to; everything absent is no gap. A table,
-# so the blocking policy reads in one place and a test can walk it.
-GAP_RULES: dict[tuple[str, str], str] = {
-    ("critical", "not_met"): "blocking",
-    ("critical", "partly"): "condition",
-    ("major", "not_met"): "condition",
-    ("major", "partly"): "condition",
-    ("minor", "not_met"): "advice",
-    ("minor", "partly"): "advice",
-}
-
-
-def _classify_gap(severity: str, value: str, blocking: list, conditions: list, advice: list) -> list | None:
-    kind = GAP_RULES.get((severity, value))
-    return {"blocking": blocking, "condition": conditions, "advice": advice}.get(kind) if kind else None
 
 
 # ---------------------------------------------------------------------------- recommendation
@@ -655,6 +666,7 @@ __all__ = [
     "ReviewSummary",
     "RiskResult",
     "RulesError",
+    "SEVERITY_ORDER",
     "SectionScore",
     "TierPolicy",
     "agreement",

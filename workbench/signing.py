@@ -260,10 +260,21 @@ class KeyStore:
         )
         name = _fingerprint(cert)
         folder = self._set_dir(name)
+        old = self._current()
+        # Sets that were once in force stay trusted; a set written by an interrupted
+        # import never became current and so is never trusted.
+        previous = [] if old is None else [*old[1].get("previous", []), old[1]["set"]]
+        previous = [s for i, s in enumerate(previous) if s != name and s not in previous[:i]]
         _atomic_write(folder / "key.pem", key_pem)
         _atomic_write(folder / "cert.pem", _pem([cert]))
         _atomic_write(folder / "chain.pem", _pem(chain))
-        meta = {"set": name, "demo": demo, "default_passphrase": is_default, "since": _now().isoformat()}
+        meta = {
+            "set": name,
+            "demo": demo,
+            "default_passphrase": is_default,
+            "since": _now().isoformat(),
+            "previous": previous,
+        }
         # The pointer is written last: until it is replaced the previous set stays in use.
         _atomic_write(self._pointer, json.dumps(meta, indent=2).encode("utf-8"))
         return self.describe()
@@ -383,14 +394,17 @@ class KeyStore:
             default_passphrase=bool(meta.get("default_passphrase")),
         )
 
+    def _trusted_sets(self) -> list[Path]:
+        """Folders of the current key set and of the sets it replaced, current first."""
+        current = self._current()
+        if current is None:
+            return []
+        folder, meta = current
+        return [folder, *(self._set_dir(name) for name in reversed(meta.get("previous", [])))]
+
     def committee_certificates(self) -> list[asn1_x509.Certificate]:
         """Every signing certificate the committee has used, the current one first."""
-        current = self._current()
-        sets = sorted((self.folder / "sets").glob("*/cert.pem")) if self.folder.exists() else []
-        certs = [x509.load_pem_x509_certificate(p.read_bytes()) for p in sets]
-        if current is not None:
-            certs.sort(key=lambda c: _fingerprint(c) != current[1]["set"])
-        return [_to_asn1(c) for c in certs]
+        return [_to_asn1(self._load_certs(folder)[0]) for folder in self._trusted_sets()]
 
     def trust_roots(self) -> list[asn1_x509.Certificate]:
         """Trust anchors for validating the committee's signatures.
@@ -400,12 +414,11 @@ class KeyStore:
         signing certificate, so exactly that certificate is trusted.
         """
         roots: dict[str, x509.Certificate] = {}
-        base = self.folder / "sets"
-        for folder in sorted(base.glob("*")) if base.exists() else []:
+        for folder in self._trusted_sets():
             try:
                 cert, chain = self._load_certs(folder)
             except (OSError, ValueError):
-                continue  # a half-written set from an interrupted import is not trusted
+                continue  # a set deleted by hand: nothing of it can be trusted
             anchors = [c for c in chain if _is_self_signed(c)] or [cert]
             for anchor in anchors:
                 roots[_fingerprint(anchor)] = anchor

@@ -19,6 +19,7 @@ SINGLE = {"deployment": DEPLOYMENTS, "model_type": MODEL_TYPES, "decision_mode":
 OPTION_GROUP = {"users": "user_group", "interface_languages": "lang", "content_languages": "lang",
                 "data_categories": "data_cat", "deployment": "deployment", "model_type": "model_type",
                 "decision_mode": "decision_mode"}
+UPLOAD_LABELS = {"document": "vendor.upload_document", "outputs": "vendor.upload_outputs"}
 STEPS = [name for name, _ in DOSSIER_STEPS] + ["files", "review"]
 
 
@@ -137,7 +138,7 @@ def _files(sub: Submission) -> None:
         st.markdown(f"**{tr('purpose.' + purpose)}**")
         for att in subs.list_attachments(wb.registry, actor(), sub.id, purpose=purpose):
             st.write(f":material/attach_file: {att.original_name} · {att.kind} · {att.size:,} B · `{att.sha256[:12]}`")
-        upload = st.file_uploader(tr("vendor.upload_" + purpose), key=f"up_{purpose}_{sub.id}")
+        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}")
         if upload is not None and st.button(tr("vendor.attach"), key=f"attach_{purpose}_{sub.id}"):
             with friendly():
                 subs.add_attachment(wb.registry, actor(), sub.id, upload.getvalue(), upload.name, purpose=purpose,

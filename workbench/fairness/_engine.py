@@ -154,12 +154,13 @@ def _counterfactual_levels(frame: pd.DataFrame, spec: AuditSpec, thresholds,
     duplicated = int(frame.duplicated([spec.pair_id, spec.variant]).sum())
     if duplicated:
         problems.add(_DUPLICATE_PAIRS, count=duplicated)
-    if frame[spec.variant].nunique() < 2:
+    variants = sorted({str(v) for v in pd.unique(frame[spec.variant].dropna())})
+    if len(variants) < 2:
         problems.add(_ONE_VARIANT, column=spec.variant)
     ref = (spec.reference or {}).get(spec.variant)
-    if ref is not None and ref not in set(frame[spec.variant].astype(str)):
+    if ref is not None and ref not in variants:
         problems.add("fairness.error.unknown_reference", column=spec.variant, value=ref,
-                     available=", ".join(sorted(set(frame[spec.variant].astype(str)))[:10]))
+                     available=", ".join(variants[:10]))
     problems.raise_if_any()
     return [(spec.variant, counterfactual_audit(frame, spec, values, thresholds))]
 

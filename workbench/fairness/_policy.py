@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -61,6 +62,13 @@ class FairnessPolicy(BaseModel):
         return self.tiers[tier]  # type: ignore[index]
 
 
+@lru_cache(maxsize=8)
+def _load_cached(path: Path, mtime_ns: int) -> FairnessPolicy:
+    # Keyed on the modification time, so an edited policy file is read again.
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return FairnessPolicy.model_validate(data)
+
+
 def load_policy(path: str | Path | None = None) -> FairnessPolicy:
     """Read and validate a fairness policy file.
 
@@ -81,8 +89,7 @@ def load_policy(path: str | Path | None = None) -> FairnessPolicy:
     """
     path = Path(path) if path is not None else DEFAULT_POLICY_PATH
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return FairnessPolicy.model_validate(data)
+        return _load_cached(path.resolve(), path.stat().st_mtime_ns)
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(_POLICY_INVALID, path=str(path),
                           problems=[WorkbenchError(_POLICY_PROBLEM, location="-", problem=str(exc))]) from exc
