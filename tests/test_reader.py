@@ -129,6 +129,21 @@ def test_excel_ragged_row_is_reported_with_its_row_number():
     assert [(p.key, p.params["row"]) for p in exc.value.problems] == [(reader._RAGGED_ROW, 3)]
 
 
+def test_excel_header_after_blank_rows_keeps_sheet_row_numbers():
+    rows = [[None], [None, None], ["y_true", "sex"], [1, "F"], [0, "M", "extra"]]
+    with pytest.raises(reader.ReaderError) as exc:
+        reader.read_table(xlsx_bytes(rows))
+    assert exc.value.problems[0].params["row"] == 5
+    df = reader.read_table(xlsx_bytes(rows[:4]))
+    assert df.to_dict("list") == {"y_true": [1], "sex": ["F"]}
+
+
+def test_empty_excel_sheet():
+    with pytest.raises(reader.ReaderError) as exc:
+        reader.read_table(xlsx_bytes([]))
+    assert exc.value.key == reader._EMPTY
+
+
 def test_parquet_and_jsonl():
     frame = pd.DataFrame({"y_true": [1, 0], "y_pred": [1, 1], "язык": ["kk", "ru"]})
     df, info = reader.read_table_info(frame.to_parquet(), name="o.parquet")
@@ -181,6 +196,19 @@ def test_cp1251_first_seen_after_the_sniffed_head_is_still_read():
 def test_trailing_empty_excel_columns_in_csv_are_dropped():
     df = reader.read_table("a;b;;\r\n1;2;;\r\n3;4;;\r\n".encode("cp1251"))
     assert list(df.columns) == ["a", "b"]
+
+
+def test_codes_with_leading_zeros_stay_text():
+    df = reader.read_table(b"iin,school,y\n070512300123,0042,1\n081122400456,1042,0\n")
+    assert df["iin"].tolist() == ["070512300123", "081122400456"]
+    assert df["school"].tolist() == ["0042", "1042"]
+    assert df["y"].tolist() == [1, 0]
+
+
+def test_parquet_index_becomes_a_column():
+    frame = pd.DataFrame({"y": [1, 0]}, index=pd.Index(["a", "b"], name="student"))
+    df = reader.read_table(frame.to_parquet())
+    assert sorted(df.columns) == ["student", "y"] and isinstance(df.index, pd.RangeIndex)
 
 
 def test_cells_are_stripped_and_empty_cells_are_missing():
@@ -286,6 +314,8 @@ BAD_INPUTS = [
     ("one column", b"hello\nworld\n", reader._ONE_COLUMN),
     ("latin-1", "name;city\nMüller;Köln\nSchäfer;Düsseldorf\n".encode("latin-1"), reader._BAD_ENCODING),
     ("mixed encoding", _mixed_encoding(), reader._MIXED_ENCODING),
+    ("cp1251 broken later", "имя;n\r\n".encode("cp1251") + "Иван;1\r\n".encode("cp1251") * 20_000 + b"\x98;2\r\n",
+     reader._MIXED_ENCODING),
     ("binary", bytes(range(256)) * 4, reader._UNKNOWN_FORMAT),
     ("exe", b"MZ\x90\x00" + b"\x00" * 100, reader._UNKNOWN_FORMAT),
     ("plain zip", b"PK\x03\x04" + b"\x00" * 60, reader._UNKNOWN_FORMAT),
@@ -524,6 +554,25 @@ def test_aggregated_scores():
     mapping = reader.ColumnMapping(sensitive=["lang"], n="n", sum="sum", sum_sq="sum_sq")
     df = pd.DataFrame({"lang": ["kk", "ru"], "n": [120, 80], "sum": [-12.5, 3.0], "sum_sq": [40.0, -1.0]})
     assert _keys(reader.validate_mapping(df, mapping, "aggregated_scores")) == [reader._NEGATIVE]
+
+
+@pytest.mark.parametrize(
+    ("kind", "roles"),
+    [
+        ("classification", ("y_true", "y_pred", "sensitive")),
+        ("scores", ("y_true", "score", "sensitive")),
+        ("generative", ("prompt", "response", "variant", "pair_id")),
+        ("aggregated_classification", ("tp", "fp", "tn", "fn", "sensitive")),
+        ("aggregated_scores", ("n", "sum", "sum_sq", "sensitive")),
+    ],
+)
+def test_required_roles_per_kind(kind, roles):
+    assert kind in reader.MAPPING_KINDS
+    assert reader.required_roles(kind) == roles
+    # an empty mapping is told about exactly these roles
+    problems = reader.validate_mapping(_frame(), reader.ColumnMapping(), kind)
+    missing = {p.params["role"] for p in problems if p.key == reader._ROLE_MISSING}
+    assert missing | ({"sensitive"} if any(p.key == reader._SENSITIVE_MISSING for p in problems) else set()) == set(roles)
 
 
 def test_unknown_kind_is_a_programming_error():

@@ -19,3 +19,18 @@ def backup(reg: Registry, actor: Actor, dest: str | Path) -> Path:
     path = reg.backup(dest)
     reg.record(actor, "registry.backup", "registry", "-", {"dest": Path(dest).name})
     return path
+
+
+def key_info(keys, actor: Actor):
+    """The committee's signing certificate in use (demo or imported)."""
+    require(actor, "keys.manage")
+    return keys.describe()
+
+
+def import_key(reg: Registry, keys, actor: Actor, path: str | Path, password: str):
+    """Switch the committee's signing key to a PKCS#12 file (refused unless it can sign)."""
+    require(actor, "keys.manage")
+    info = keys.import_p12(Path(path), password)
+    reg.record(actor, "keys.imported", "keys", info.fingerprint_sha256[:16],
+               {"subject": info.subject, "fingerprint_sha256": info.fingerprint_sha256})
+    return info

@@ -226,7 +226,24 @@ CREATE TABLE complaints (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS)
+_V5_AUDIT_PDFS = """
+ALTER TABLE labels ADD COLUMN policy_version TEXT NOT NULL DEFAULT '';
+CREATE TABLE audit_pdfs (
+    decision_id INTEGER PRIMARY KEY REFERENCES decisions(id),
+    label_id TEXT,
+    file_name TEXT NOT NULL UNIQUE,
+    lang TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    pdf BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TRIGGER audit_pdfs_frozen BEFORE UPDATE ON audit_pdfs
+BEGIN SELECT RAISE(ABORT, 'audit PDFs are frozen'); END;
+CREATE TRIGGER decisions_frozen BEFORE UPDATE OF outcome, votes, dissent, conditions, scope, evidence ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are frozen'); END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

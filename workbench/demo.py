@@ -69,6 +69,59 @@ def _load(wb: Workbench, spec: dict) -> None:
             subs.screen(reg, secretary, sub.id, complete=True)
             for reviewer in item.get("reviewers", []):
                 subs.assign_reviewer(reg, secretary, sub.id, actors[reviewer].user_id)
+        if "review" in item:
+            _review(wb, sub.id, item, [actors[r] for r in item["reviewers"]])
+        if "decision" in item:
+            _decide(wb, secretary, sub.id, item["decision"])
+
+
+COMMITTEE = ("Айгүл Сәрсенова", "Ерлан Қасымов", "Мария Иванова", "Гүлнар Әбдіқалықова", "Бауыржан Оспанов")
+
+
+def _review(wb: Workbench, sub_id: int, item: dict, reviewers: list) -> None:
+    """Each assigned reviewer declares no conflict, classifies, answers and signs off."""
+    from . import fairness_runs, reviews, rules
+    from .fairness import make_spec
+
+    reg, plan = wb.registry, item["review"]
+    for reviewer in reviewers:
+        subs.declare_conflict(reg, reviewer, sub_id, has_conflict=False)
+        reviews.start_review(reg, reviewer, sub_id)
+        checklist, questionnaire = reviews.frozen_documents(reg, reviewer, sub_id)
+        answers = {q.id: q.id in plan["risk_yes"] for q in questionnaire.questions}
+        tier = reviews.save_risk_answers(reg, reviewer, sub_id, answers).tier
+        tool = subs.get_submission(reg, reviewer, sub_id).dossier.model_type or "other"
+        for checklist_item in rules.applicable_items(checklist, tier, tool):
+            if checklist_item.id in plan.get("partly", {}):
+                reviews.save_answer(reg, reviewer, sub_id, checklist_item.id, "partly", plan["partly"][checklist_item.id])
+            else:
+                reviews.save_answer(reg, reviewer, sub_id, checklist_item.id, "meets",
+                                    "Checked against the dossier and the vendor's documents.")
+        reviews.sign_off(reg, reviewer, sub_id, plan["recommendation"],
+                         "The tool meets the checklist; see the conditions and the fairness results.")
+    if "fairness" in plan:
+        outputs = subs.list_attachments(reg, reviewers[0], sub_id, purpose="outputs")
+        spec = make_spec(tier=tier, n_boot=1000, seed=0, **plan["fairness"])
+        fairness_runs.run_and_save(reg, reviewers[0], sub_id, outputs[-1].id, spec, store=wb.store)
+
+
+def _decide(wb: Workbench, secretary, sub_id: int, plan: dict) -> None:
+    import datetime as dt
+
+    from . import decisions, labels, reviews
+
+    reviews.send_to_committee(wb.registry, secretary, sub_id)
+    votes = [decisions.Vote(member=name, vote="for") for name in COMMITTEE[:4]]
+    if plan.get("dissent"):
+        votes.append(decisions.Vote(member=COMMITTEE[4], vote="against", reason=plan["dissent"]))
+    day = dt.date.fromisoformat(plan["decided"])
+    record = decisions.record_decision(wb, secretary, sub_id, decisions.DecisionInput(
+        outcome=plan["outcome"], votes=votes, conditions=plan.get("conditions", []),
+        scope=decisions.Scope(**plan["scope"]), rationale="Decided at the committee meeting after both reviews.",
+        lang="kk"), today=day)
+    if plan.get("then"):
+        labels.change_label(wb.registry, secretary, record.label_id, plan["then"]["action"], plan["then"]["reason"],
+                            today=day + dt.timedelta(days=30))
 
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "ensure_demo", "ensure_keys"]

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # public side
     "registry.search": EVERYONE,
     "label.view": EVERYONE,
+    "label.verify": EVERYONE,
     "complaint.file": EVERYONE,
     "complaint.track": EVERYONE,
     # vendor
@@ -42,6 +43,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "submission.screen": frozenset({S}),
     "reviewer.assign": frozenset({S}),
     "committee.open": frozenset({S}),
+    "decision.record": frozenset({S}),
+    "label.manage": frozenset({S}),
+    "keys.manage": frozenset({S, A}),
     "log.verify": frozenset({S, A}),
     # admin
     "users.manage": frozenset({A}),

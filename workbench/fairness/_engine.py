@@ -11,7 +11,7 @@ import pandas as pd
 from ._auc import AucTable
 from ._classifier import classifier_level
 from ._compare import levels
-from ._counterfactual import COUNTERFACTUAL_OUTCOMES, counterfactual_audit
+from ._counterfactual import counterfactual_audit
 from ._counts import MAX_GROUPS, Groups, confusion_counts, encode_groups, group_sums
 from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult, Check, GroupResult, overall_verdict

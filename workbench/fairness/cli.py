@@ -20,7 +20,7 @@ from ..errors import WorkbenchError
 from ..i18n import LANGUAGES, format_number, t
 from ._counterfactual import COUNTERFACTUAL_OUTCOMES
 from ._policy import TIERS
-from ._result import AuditResult, GroupResult, group_label, render_reason
+from ._result import AuditResult, GroupResult, group_label
 from ._spec import InputError, make_spec
 
 _BAD_REFERENCE = "fairness.cli.bad_reference"
