@@ -332,6 +332,8 @@ def test_other_input_problems() -> None:
         _spec._REFERENCE_NOT_SENSITIVE]
     many = pd.DataFrame({"id": range(1500), "y": [0, 1] * 750, "p": [1, 0] * 750})
     assert _problems(many, y_true="y", y_pred="p", sensitive=["id"]) == [_spec._TOO_MANY_GROUPS]
+    crossed = many.assign(a=many["id"] % 40, b=many["id"] // 40)  # 40 x 38 intersections
+    assert _problems(crossed, y_true="y", y_pred="p", sensitive=["a", "b"]) == [_spec._TOO_MANY_GROUPS]
     bad_counts = counts_frame({"a": (1, -2, 3, 4), "b": BALANCED})
     assert _problems(bad_counts, kind="counts", sensitive=["g"]) == [_spec._BAD_COUNT]
     assert _problems(GOOD.assign(s=["x"] * 60), y_true="y", y_pred="p", score="s", sensitive=["g"]) == [

@@ -57,49 +57,67 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64, copy=False), [str(u) for u in uniques]
 
 
-def encode_groups(frame: pd.DataFrame, features: list[str]) -> Groups:
-    """Integer codes for the intersection of ``features`` (no missing values allowed).
+class TooManyGroups(Exception):
+    """More intersectional groups than ``MAX_GROUPS`` (raised before labels are built)."""
 
-    Codes are built in mixed radix and compacted with one ``bincount``, which is linear in
-    the rows (``np.unique`` would sort them).
-    """
-    per_feature = [_factorize(frame[f]) for f in features]
-    combined = np.zeros(len(frame), dtype=np.int64)
-    radix = 1
-    for codes, uniques in reversed(per_feature):
-        combined += codes * radix
-        radix *= max(len(uniques), 1)
-    if radix <= 4 * len(frame) + 1_000_000:
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+# Mixed-radix codes are compacted before they could overflow int64.
+_MAX_RADIX = 2**40
+
+
+def _compact(combined: np.ndarray, radix: int, rows: int) -> tuple[np.ndarray, int]:
+    """Renumber codes 0..k-1 keeping their order; linear (bincount) unless the range is huge."""
+    if radix <= 4 * rows + 1_000_000:
         present = np.flatnonzero(np.bincount(combined, minlength=radix))
         lookup = np.full(radix, -1, dtype=np.int64)
         lookup[present] = np.arange(len(present))
-        codes = lookup[combined]
-    else:  # many sparse combinations: a sort is cheaper than a huge lookup table
-        present, codes = np.unique(combined, return_inverse=True)
-    labels: list[dict[str, str]] = []
-    value_index = np.zeros((len(present), len(features)), dtype=np.int64)
-    for g, code in enumerate(present):
-        rest = int(code)
-        idx = []
-        for _, uniques in reversed(per_feature):
-            size = max(len(uniques), 1)
-            idx.append(rest % size)
-            rest //= size
-        idx.reverse()
-        value_index[g] = idx
-        labels.append({f: per_feature[j][1][i] for j, (f, i) in enumerate(zip(features, idx))})
+        return lookup[combined], len(present)
+    present, codes = np.unique(combined, return_inverse=True)  # a sort, only for sparse ranges
+    return codes.astype(np.int64, copy=False), len(present)
+
+
+def encode_groups(frame: pd.DataFrame, features: list[str], max_groups: int = MAX_GROUPS) -> Groups:
+    """Integer codes for the intersection of ``features`` (no missing values allowed).
+
+    Codes are built in mixed radix and compacted with ``bincount``, linear in the rows,
+    in lexicographic order of the features' sorted values.
+
+    Raises
+    ------
+    TooManyGroups
+        Before any per-group work, so a learner-ID column used by mistake stays cheap.
+    """
+    per_feature = [_factorize(frame[f]) for f in features]
+    rows = len(frame)
+    combined = np.zeros(rows, dtype=np.int64)
+    radix = 1
+    for codes, uniques in per_feature:
+        size = max(len(uniques), 1)
+        if size > max_groups:
+            raise TooManyGroups(size)
+        if radix * size > _MAX_RADIX:
+            combined, radix = _compact(combined, radix, rows)
+        combined = combined * size + codes
+        radix *= size
+    codes, n_groups = _compact(combined, radix, rows) if rows else (combined, 0)
+    if n_groups > max_groups:
+        raise TooManyGroups(n_groups)
+    # Any row of a group tells its values (all its rows agree), so no decoding is needed.
+    representative = np.zeros(n_groups, dtype=np.int64)
+    representative[codes] = np.arange(rows)
+    value_index = np.stack([c[representative] for c, _ in per_feature], axis=1) if n_groups else \
+        np.zeros((0, len(features)), dtype=np.int64)
+    labels = [{f: per_feature[j][1][value_index[g, j]] for j, f in enumerate(features)} for g in range(n_groups)]
     membership = {}
     for j, f in enumerate(features):
-        m = np.zeros((len(present), len(per_feature[j][1])), dtype=np.int64)
-        m[np.arange(len(present)), value_index[:, j]] = 1
+        m = np.zeros((n_groups, len(per_feature[j][1])), dtype=np.int64)
+        m[np.arange(n_groups), value_index[:, j]] = 1
         membership[f] = m
     return Groups(tuple(features), codes, labels, {f: u for f, (_, u) in zip(features, per_feature)}, membership)
-
-
-def groups_from_labels(labels: list[dict[str, str]], features: list[str]) -> Groups:
-    """Groups for pre-aggregated input: one row per (possibly repeated) group label."""
-    frame = pd.DataFrame(labels, columns=features).astype(str)
-    return encode_groups(frame, features)
 
 
 def confusion_counts(codes: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, n_groups: int) -> np.ndarray:

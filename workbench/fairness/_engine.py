@@ -12,7 +12,7 @@ from ._auc import AucTable
 from ._classifier import classifier_level
 from ._compare import levels
 from ._counterfactual import counterfactual_audit
-from ._counts import MAX_GROUPS, Groups, confusion_counts, encode_groups, group_sums
+from ._counts import MAX_GROUPS, Groups, TooManyGroups, confusion_counts, encode_groups, group_sums
 from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult, Check, GroupResult, overall_verdict
 from ._scores import S_ERR4, score_sums, scorer_level
@@ -42,9 +42,11 @@ def _column(frame: pd.DataFrame, name: str | None, convert: Callable, problems: 
 
 
 def _encode(frame: pd.DataFrame, spec: AuditSpec, problems: Problems) -> Groups:
-    groups = encode_groups(frame, spec.sensitive)
-    if groups.size > MAX_GROUPS:
-        problems.add(_TOO_MANY_GROUPS, count=groups.size, limit=MAX_GROUPS)
+    try:
+        groups = encode_groups(frame, spec.sensitive)
+    except TooManyGroups as exc:
+        problems.add(_TOO_MANY_GROUPS, count=exc.count, limit=MAX_GROUPS)
+        problems.raise_if_any()
     check_reference_values(groups.values, spec, problems)
     problems.raise_if_any()
     return groups
