@@ -25,12 +25,26 @@ def workbench() -> Workbench:
     return st.session_state["_wb"]
 
 
+_last_language = DEFAULT_LANGUAGE
+
+
 def lang() -> str:
+    """The person's language (Kazakh by default), remembered in the session and the URL.
+
+    Outside a script run (AppTest calls a widget's ``format_func`` from the test process)
+    there is no session: the language of the last run is used.
+    """
+    global _last_language
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:
+        return _last_language
     value = st.session_state.get("lang")
     if value not in LANGUAGES:
         value = st.query_params.get("lang", DEFAULT_LANGUAGE)
         value = value if value in LANGUAGES else DEFAULT_LANGUAGE
         st.session_state["lang"] = value
+    _last_language = value
     return value
 
 

@@ -1,4 +1,10 @@
-"""What anyone may do without an account: search labels, check one, file a complaint.
+"""What anyone may do without an account: search labels, read a label's page, file a complaint.
+
+Search runs in SQLite with the label's *effective* status (expiry derived from the date),
+so filtering, sorting, counting and paging happen in one indexed-free scan that stays fast
+at 10,000 labels (``benchmarks/bench_search.py``). SQLite's ``lower()`` only folds ASCII,
+so Kazakh and Russian names are matched and sorted through two small functions registered
+on the connection (``wb_fold``, ``wb_sortkey``).
 
 Complaints are protected against floods by a per-source rate limit and a small arithmetic
 challenge whose answer is checked here, below the UI.
@@ -13,10 +19,11 @@ import json
 import secrets
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
+from .i18n import format_date, format_number, t
 from .models import Actor, utcnow
 from .permissions import require
 
@@ -27,12 +34,54 @@ BAD_CHALLENGE = "public.bad_challenge"
 TOO_MANY = "public.too_many_complaints"
 NO_COMPLAINT = "public.no_complaint"
 COMPLAINT_INVALID = "public.complaint_invalid"
+BAD_SORT = "pub.error.bad_sort"
 
 MAX_COMPLAINT_CHARS = 5000
 COMPLAINTS_PER_HOUR = 3
+#: The most results one search returns: public pages must stay light on slow links.
+MAX_PAGE = 200
 
 #: Label statuses a school may meet; "expired" is derived from the validity date.
 LABEL_STATUSES = ("active", "suspended", "revoked", "expired", "superseded")
+TIERS = ("high", "limited", "minimal")
+
+#: Scope subjects that stand for every subject: such a label matches any subject filter.
+ALL_SUBJECTS = ("all subjects", "барлық пәндер", "все предметы")
+
+_EFFECTIVE = "(CASE WHEN status = 'active' AND substr(valid_until, 1, 10) < :today THEN 'expired' ELSE status END)"
+
+#: sort name -> ORDER BY clause. A table, so a new order is one row and one test case.
+SORTS: dict[str, str] = {
+    "tool": "wb_sortkey(tool_name), id",
+    "vendor": "wb_sortkey(vendor), wb_sortkey(tool_name), id",
+    "newest": "valid_from DESC, id DESC",
+    "expiry": "valid_until, id",
+    "tier": "CASE tier WHEN 'high' THEN 0 WHEN 'limited' THEN 1 ELSE 2 END, wb_sortkey(tool_name), id",
+}
+
+# Kazakh Cyrillic alphabetical order; Russian is the same alphabet without the nine
+# Kazakh letters. Each letter maps to a private-use code point in this order.
+_KK_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+_SORT_TABLE = {ord(ch): 0xE000 + i for i, ch in enumerate(_KK_ALPHABET)}
+
+
+def fold(text: str | None) -> str:
+    """Case-folded text for matching (``ӘЛЕМ`` and ``әлем`` match)."""
+    return (text or "").casefold()
+
+
+def sort_key(text: str | None) -> str:
+    """A string that sorts in Kazakh (and Russian) alphabetical order, Latin first."""
+    return fold(text).translate(_SORT_TABLE)
+
+
+def _functions(reg: Registry) -> None:
+    """Register the Unicode-aware helpers on this connection (once)."""
+    if getattr(reg, "_pub_functions", False):
+        return
+    reg.conn.create_function("wb_fold", 1, fold, deterministic=True)
+    reg.conn.create_function("wb_sortkey", 1, sort_key, deterministic=True)
+    reg._pub_functions = True  # type: ignore[attr-defined]
 
 
 class LabelView(BaseModel):
@@ -69,36 +118,122 @@ def _label(row: dict, today: dt.date | None = None) -> LabelView:
     )
 
 
+class Query(BaseModel):
+    """One registry search: every filter is optional and they all must hold."""
+
+    text: str = ""
+    vendor: str = ""
+    tier: str | None = None
+    status: str | None = None
+    language: str | None = None
+    subject: str = ""
+    grade: int | None = None
+    sort: str = "tool"
+
+
+def _where(q: Query, today: dt.date) -> tuple[str, dict[str, Any]]:
+    where: list[str] = []
+    params: dict[str, Any] = {"today": today.isoformat()}
+    if q.text.strip():
+        # One folded haystack per row: a third of the function calls of three LIKEs.
+        where.append("instr(wb_fold(tool_name || ' ' || vendor || ' ' || id), :text) > 0")
+        params["text"] = fold(q.text.strip())
+    if q.vendor.strip():
+        where.append("instr(wb_fold(vendor), :vendor) > 0")
+        params["vendor"] = fold(q.vendor.strip())
+    if q.tier:
+        where.append("tier = :tier")
+        params["tier"] = q.tier
+    if q.status:
+        where.append(f"{_EFFECTIVE} = :status")
+        params["status"] = q.status
+    if q.language:
+        where.append("EXISTS (SELECT 1 FROM json_each(scope, '$.languages') WHERE value = :language)")
+        params["language"] = q.language
+    if q.subject.strip():
+        alls = ", ".join(f":all{i}" for i in range(len(ALL_SUBJECTS)))
+        where.append("EXISTS (SELECT 1 FROM json_each(scope, '$.subjects') WHERE "
+                     f"instr(wb_fold(value), :subject) > 0 OR wb_fold(value) IN ({alls}))")
+        params["subject"] = fold(q.subject.strip())
+        params.update({f"all{i}": s for i, s in enumerate(ALL_SUBJECTS)})
+    if q.grade is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(scope, '$.grades') WHERE value = :grade)")
+        params["grade"] = int(q.grade)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
 def search_labels(reg: Registry, actor: Actor, *, text: str = "", tier: str | None = None,
                   status: str | None = None, language: str | None = None, subject: str = "",
-                  grade: int | None = None, sort: str = "tool", limit: int = 200,
-                  today: dt.date | None = None) -> list[LabelView]:
-    """Labels matching every given filter. Text matches tool, vendor or label ID."""
+                  grade: int | None = None, sort: str = "tool", limit: int = MAX_PAGE,
+                  today: dt.date | None = None, vendor: str = "", offset: int = 0) -> list[LabelView]:
+    """Labels matching every given filter, one page of them.
+
+    Parameters
+    ----------
+    text:
+        Matches the tool's name, the vendor or the label ID, ignoring case (Kazakh too).
+    tier, status, language:
+        Exact codes; ``status`` is the effective status (an active label past its date
+        is ``expired``).
+    subject:
+        Part of a subject name; labels for "all subjects" match every subject.
+    grade:
+        A grade the label's scope covers (0 to 12).
+    sort:
+        A key of ``SORTS``: tool, vendor, newest, expiry, tier.
+    limit, offset:
+        The page; ``limit`` is capped at ``MAX_PAGE``.
+    vendor:
+        Part of the vendor's name.
+
+    Returns
+    -------
+    list[LabelView]
+        At most ``limit`` labels, in the chosen order.
+    """
     require(actor, "registry.search")
-    where, params = [], []
-    if text.strip():
-        like = f"%{text.strip().lower()}%"
-        where.append("(lower(tool_name) LIKE ? OR lower(vendor) LIKE ? OR lower(id) LIKE ?)")
-        params += [like, like, like]
-    if tier:
-        where.append("tier = ?")
-        params.append(tier)
-    if language:
-        where.append("EXISTS (SELECT 1 FROM json_each(scope, '$.languages') WHERE value = ?)")
-        params.append(language)
-    if subject.strip():
-        where.append("EXISTS (SELECT 1 FROM json_each(scope, '$.subjects') WHERE lower(value) LIKE ?)")
-        params.append(f"%{subject.strip().lower()}%")
-    if grade is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(scope, '$.grades') WHERE value = ?)")
-        params.append(int(grade))
-    order = {"tool": "tool_name COLLATE NOCASE", "newest": "valid_from DESC", "expiry": "valid_until"}.get(sort, "tool_name")
-    rows = reg.query("SELECT * FROM labels" + (" WHERE " + " AND ".join(where) if where else "") +
-                     f" ORDER BY {order}, id", tuple(params))
-    labels = [_label(r, today) for r in rows]
-    if status:
-        labels = [label for label in labels if label.status == status]
-    return labels[:limit]
+    if sort not in SORTS:
+        raise WorkbenchError(BAD_SORT, sort=sort, allowed=", ".join(SORTS))
+    _functions(reg)
+    today = today or utcnow().date()
+    q = Query(text=text, vendor=vendor, tier=tier, status=status, language=language, subject=subject,
+              grade=grade, sort=sort)
+    where, params = _where(q, today)
+    params.update(limit=max(0, min(int(limit), MAX_PAGE)), offset=max(0, int(offset)))
+    rows = reg.query(f"SELECT * FROM labels{where} ORDER BY {SORTS[sort]} LIMIT :limit OFFSET :offset", params)
+    return [_label(r, today) for r in rows]
+
+
+def count_labels(reg: Registry, actor: Actor, *, text: str = "", tier: str | None = None,
+                 status: str | None = None, language: str | None = None, subject: str = "",
+                 grade: int | None = None, vendor: str = "", today: dt.date | None = None) -> int:
+    """How many labels ``search_labels`` would find with the same filters (for paging)."""
+    require(actor, "registry.search")
+    _functions(reg)
+    today = today or utcnow().date()
+    where, params = _where(Query(text=text, vendor=vendor, tier=tier, status=status, language=language,
+                                 subject=subject, grade=grade), today)
+    return int(reg.one(f"SELECT count(*) AS n FROM labels{where}", params)["n"])
+
+
+class Facets(BaseModel):
+    """Values the registry's filters can offer (so a page shows choices, not a blank box)."""
+
+    subjects: list[str] = Field(default_factory=list)
+    grades: list[int] = Field(default_factory=list)
+    vendors: list[str] = Field(default_factory=list)
+
+
+def facets(reg: Registry, actor: Actor) -> Facets:
+    """Distinct subjects, grades and vendors found in the labels' scopes."""
+    require(actor, "registry.search")
+    _functions(reg)
+    subjects = reg.query("SELECT DISTINCT j.value AS v FROM labels, json_each(labels.scope, '$.subjects') j "
+                         "ORDER BY wb_sortkey(j.value)")
+    grades = reg.query("SELECT DISTINCT j.value AS v FROM labels, json_each(labels.scope, '$.grades') j ORDER BY 1")
+    vendors = reg.query("SELECT DISTINCT vendor AS v FROM labels ORDER BY wb_sortkey(vendor)")
+    return Facets(subjects=[r["v"] for r in subjects], grades=[int(r["v"]) for r in grades],
+                  vendors=[r["v"] for r in vendors])
 
 
 def get_label(reg: Registry, actor: Actor, label_id: str, today: dt.date | None = None) -> LabelView:
@@ -107,6 +242,141 @@ def get_label(reg: Registry, actor: Actor, label_id: str, today: dt.date | None 
     if row is None:
         raise NotFound(NO_LABEL, id=(label_id or "").strip())
     return _label(row, today)
+
+
+# -- a label's public page -----------------------------------------------------------------
+
+class VersionEntry(BaseModel):
+    """One labelled version of the tool, for the label page's history."""
+
+    label_id: str
+    tool_version: str
+    valid_from: str
+    valid_until: str
+    status: str
+    current: bool = False
+
+
+class LabelPage(BaseModel):
+    """Everything a school or a parent reads about one label, public facts only."""
+
+    label: LabelView
+    description: dict[str, str] = Field(default_factory=dict)
+    decision_mode: str = ""
+    users: list[str] = Field(default_factory=list)
+    data_categories: list[str] = Field(default_factory=list)
+    history: list[VersionEntry] = Field(default_factory=list)
+    has_pdf: bool = False
+    pdf_file_name: str | None = None
+    days_left: int = 0
+
+    def describe(self, lang: str) -> str:
+        """What the tool does, in ``lang`` when the vendor wrote it, else in another language."""
+        return (self.description.get(lang) or self.description.get("kk") or self.description.get("ru")
+                or self.description.get("en") or "")
+
+    def scope_lines(self, lang: str) -> list[str]:
+        """Plain-language sentences: who may use it, for what, in which languages."""
+        scope, lines = self.label.scope, []
+        grades = scope.get("grades") or []
+        if grades:
+            lines.append(t("pub.scope.grades", lang, grades=_grade_span(grades)))
+        if scope.get("subjects"):
+            lines.append(t("pub.scope.subjects", lang, subjects=", ".join(scope["subjects"])))
+        if scope.get("languages"):
+            names = [t(f"lang.{c}", lang) if c in ("kk", "ru", "en", "other") else c for c in scope["languages"]]
+            lines.append(t("pub.scope.languages", lang, languages=", ".join(names)))
+        if self.decision_mode:
+            lines.append(t(f"pub.decision_mode.{self.decision_mode}", lang))
+        if not lines:
+            lines.append(t("pub.scope.none", lang))
+        return lines
+
+    def condition_lines(self, lang: str) -> list[str]:
+        """The conditions of use, or a sentence saying there are none."""
+        if not self.label.conditions:
+            return [t("pub.conditions.none", lang)]
+        return [t("pub.conditions.intro", lang, n=len(self.label.conditions))] + list(self.label.conditions)
+
+    def validity_line(self, lang: str) -> str:
+        """Valid from and until, with the days left or how long ago it ended."""
+        start, end = format_date(self.label.valid_from, lang), format_date(self.label.valid_until, lang)
+        if self.days_left >= 0:
+            return t("pub.validity.left", lang, start=start, end=end, days=format_number(self.days_left, lang))
+        return t("pub.validity.ended", lang, start=start, end=end)
+
+    def status_line(self, lang: str) -> str:
+        """The status in words, with the reason the committee gave for a change."""
+        status = t(f"label_status.{self.label.status}", lang)
+        reason = self.label.status_reason.strip()
+        if self.label.status == "superseded" and reason:
+            return t("pub.status.superseded_by", lang, status=status, id=reason)
+        if reason and self.label.status in ("suspended", "revoked"):
+            return t("pub.status.with_reason", lang, status=status, reason=reason)
+        return t(f"pub.status.explain.{self.label.status}", lang, status=status)
+
+
+def _grade_span(grades: list[int]) -> str:
+    """``[1, 2, 3, 5]`` -> ``1–3, 5``: ranges read faster than lists."""
+    grades = sorted({int(g) for g in grades})
+    parts, start = [], grades[0]
+    for prev, cur in zip(grades, grades[1:] + [None]):
+        if cur is None or cur != prev + 1:
+            parts.append(str(start) if start == prev else f"{start}–{prev}")
+            start = cur
+    return ", ".join(parts)
+
+
+def _chain(reg: Registry, submission_id: int) -> list[int]:
+    """Submission ids of every version of the tool, oldest first (both directions)."""
+    ids = [submission_id]
+    row = reg.one("SELECT previous_id FROM submissions WHERE id = ?", (submission_id,))
+    while row and row["previous_id"] is not None and row["previous_id"] not in ids:
+        ids.insert(0, row["previous_id"])
+        row = reg.one("SELECT previous_id FROM submissions WHERE id = ?", (row["previous_id"],))
+    frontier = [submission_id]
+    while frontier:
+        nxt = [r["id"] for r in reg.query(
+            f"SELECT id FROM submissions WHERE previous_id IN ({', '.join('?' for _ in frontier)}) ORDER BY id",
+            tuple(frontier)) if r["id"] not in ids]
+        ids += nxt
+        frontier = nxt
+    return ids
+
+
+def label_page(reg: Registry, actor: Actor, label_id: str, today: dt.date | None = None) -> LabelPage:
+    """A label's public page: scope, conditions, validity, status, history and the PDF's presence.
+
+    Only public facts of the dossier are read (descriptions, decision mode, user groups,
+    data categories); nothing the vendor told the committee in confidence.
+    """
+    today = today or utcnow().date()
+    label = get_label(reg, actor, label_id, today)
+    sub = reg.one("SELECT dossier FROM submissions WHERE id = ?", (label.submission_id,))
+    dossier = json.loads(sub["dossier"]) if sub else {}
+    chain = _chain(reg, label.submission_id)
+    rows = reg.query(f"SELECT * FROM labels WHERE submission_id IN ({', '.join('?' for _ in chain)})", tuple(chain))
+    order = {sid: i for i, sid in enumerate(chain)}
+    rows.sort(key=lambda r: (order[r["submission_id"]], r["valid_from"], r["id"]))
+    history = [VersionEntry(label_id=r["id"], tool_version=r["tool_version"], valid_from=r["valid_from"],
+                            valid_until=r["valid_until"], current=r["id"] == label.id,
+                            status=effective_status(r["status"], r["valid_until"], today)) for r in rows]
+    pdf = reg.one("SELECT file_name FROM audit_pdfs WHERE label_id = ?", (label.id,))
+    return LabelPage(
+        label=label, history=history, has_pdf=pdf is not None, pdf_file_name=pdf["file_name"] if pdf else None,
+        description={lang: dossier.get(f"description_{lang}", "") for lang in ("kk", "ru", "en")
+                     if dossier.get(f"description_{lang}")},
+        decision_mode=dossier.get("decision_mode", ""), users=list(dossier.get("users", [])),
+        data_categories=list(dossier.get("data_categories", [])),
+        days_left=(dt.date.fromisoformat(label.valid_until[:10]) - today).days,
+    )
+
+
+def label_pdf_file(reg: Registry, actor: Actor, label_id: str) -> tuple[str, bytes] | None:
+    """The label's signed audit PDF as (file name, bytes), or None if none was stored."""
+    label = get_label(reg, actor, label_id)
+    row = reg.one("SELECT file_name, pdf FROM audit_pdfs WHERE label_id = ?", (label.id,))
+    return (row["file_name"], row["pdf"]) if row else None
 
 
 # -- complaints -------------------------------------------------------------------------
@@ -151,6 +421,14 @@ class ComplaintView(BaseModel):
     outcome: str | None
     outcome_note: str
     created_at: str
+
+    def status_text(self, lang: str) -> str:
+        """The status in words and, once resolved, what the committee decided and why."""
+        status = t(f"complaint_status.{self.status}", lang)
+        if self.outcome is None:
+            return t("complaint.status_line", lang, reference=self.reference, status=status)
+        text = t(f"pub.complaint.outcome_public.{self.outcome}", lang, reference=self.reference)
+        return text + (" " + t("pub.complaint.note", lang, note=self.outcome_note) if self.outcome_note else "")
 
 
 def file_complaint(reg: Registry, actor: Actor, *, body: str, challenge_token: str, challenge_answer: str,
@@ -198,5 +476,7 @@ def complaint_status(reg: Registry, actor: Actor, reference: str) -> ComplaintVi
     return ComplaintView(**{k: row[k] for k in ComplaintView.model_fields})
 
 
-__all__ = ["LabelView", "ComplaintView", "Challenge", "search_labels", "get_label", "effective_status",
-           "new_challenge", "file_complaint", "complaint_status", "LABEL_STATUSES"]
+__all__ = ["LabelView", "LabelPage", "VersionEntry", "Facets", "ComplaintView", "Challenge", "search_labels",
+           "count_labels", "facets", "get_label", "label_page", "label_pdf_file", "effective_status",
+           "new_challenge", "file_complaint", "complaint_status", "fold", "sort_key", "LABEL_STATUSES", "TIERS",
+           "SORTS", "MAX_PAGE", "ALL_SUBJECTS"]

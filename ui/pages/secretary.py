@@ -1,49 +1,225 @@
-"""Secretary: the committee's queue: screening new submissions and assigning reviewers."""
+"""Secretary: screening, reviewer assignment, reviews side by side, the committee's
+decision, labels, and the signing key."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, status_label, tr, workbench
-from workbench import submissions
+from workbench import admin, decisions, labels, reviews, submissions as subs
 from workbench.i18n import format_date
 from workbench.models import Status
+
+OUTCOMES = ("approve", "approve_with_conditions", "reject", "return")
+LABEL_ACTION_KEYS = {a: f"sec.label_action_{a}" for a in labels.LABEL_ACTIONS}
+QUEUE_GROUPS = (
+    ("sec.group_screening", (Status.SUBMITTED, Status.SCREENING)),
+    ("sec.group_review", (Status.IN_REVIEW, Status.CLARIFICATION)),
+    ("sec.group_committee", (Status.COMMITTEE,)),
+    ("sec.group_decided", (Status.APPROVED, Status.APPROVED_WITH_CONDITIONS, Status.REJECTED, Status.RETURNED)),
+)
 
 
 def render() -> None:
     st.title(tr("secretary.title"))
+    queue, label_tab, key_tab = st.tabs([tr("sec.tab_queue"), tr("sec.tab_labels"), tr("sec.tab_keys")])
+    with queue:
+        _queue()
+    with label_tab:
+        _labels()
+    with key_tab:
+        _keys()
+
+
+def _queue() -> None:
     reg = workbench().registry
-    subs = submissions.list_submissions(reg, actor())
-    if not subs:
+    items = subs.list_submissions(reg, actor())
+    if not items:
         st.info(tr("secretary.none"))
         return
-    for sub in subs:
-        with st.container(border=True):
-            st.markdown(f"**{sub.tool_name}** {sub.tool_version} — {sub.org_name}")
-            st.caption(f"#{sub.id} · {status_label(sub.status.value)} · {format_date(sub.updated_at, lang())}")
-            if sub.status in (Status.SUBMITTED, Status.SCREENING):
-                c1, c2 = st.columns(2)
-                if c1.button(tr("secretary.screen_ok"), key=f"screen_ok_{sub.id}"):
-                    with friendly():
-                        submissions.screen(reg, actor(), sub.id, complete=True)
-                        st.rerun()
-                reasons = c2.text_input(tr("secretary.return_reason"), key=f"reason_{sub.id}")
-                if c2.button(tr("secretary.screen_return"), key=f"screen_ret_{sub.id}"):
-                    with friendly():
-                        submissions.screen(reg, actor(), sub.id, complete=False, reasons=reasons)
-                        st.rerun()
-            if sub.status is Status.IN_REVIEW:
-                assigned = submissions.assigned_reviewers(reg, actor(), sub.id)
-                st.write(tr("secretary.reviewers") + ": " + (", ".join(r["display_name"] for r in assigned) or "—"))
-                candidates = [r for r in submissions.list_reviewers(reg, actor())
-                              if r["id"] not in {a["id"] for a in assigned}]
-                if candidates:
-                    pick = st.selectbox(tr("secretary.assign"), [r["id"] for r in candidates], key=f"assign_{sub.id}",
-                                        format_func=lambda i: next(r["display_name"] for r in candidates if r["id"] == i))
-                    if st.button(tr("secretary.assign_button"), key=f"assign_btn_{sub.id}"):
-                        with friendly():
-                            submissions.assign_reviewer(reg, actor(), sub.id, pick)
-                            st.rerun()
+    for title_key, statuses in QUEUE_GROUPS:
+        group = [s for s in items if s.status in statuses]
+        st.subheader(f"{tr(title_key)} ({len(group)})")
+        for sub in group:
+            with st.expander(f"#{sub.id} · {sub.tool_name} {sub.tool_version} — {sub.org_name} · "
+                             f"{status_label(sub.status.value)}"):
+                _submission(sub)
+
+
+def _submission(sub) -> None:
+    reg = workbench().registry
+    st.caption(f"{format_date(sub.updated_at, lang())} · {tr('registry.tier')}: "
+               f"{tr('tier.' + sub.tier) if sub.tier else '—'}")
+    if sub.status in (Status.SUBMITTED, Status.SCREENING):
+        _screening(sub)
+    if sub.status in (Status.IN_REVIEW, Status.CLARIFICATION, Status.COMMITTEE):
+        _assignment(sub)
+        _comparison(sub)
+    if sub.status is Status.COMMITTEE:
+        _decision_form(sub)
+    pdf = decisions.audit_pdf(reg, actor(), sub.id)
+    if pdf:
+        st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
+                           key=f"dl_{sub.id}")
+
+
+def _screening(sub) -> None:
+    reg = workbench().registry
+    c1, c2 = st.columns(2)
+    if c1.button(tr("secretary.screen_ok"), key=f"screen_ok_{sub.id}", type="primary"):
+        with friendly():
+            subs.screen(reg, actor(), sub.id, complete=True)
+            st.rerun()
+    reasons = c2.text_area(tr("secretary.return_reason"), key=f"reason_{sub.id}", height=80)
+    if c2.button(tr("secretary.screen_return"), key=f"screen_ret_{sub.id}"):
+        with friendly():
+            subs.screen(reg, actor(), sub.id, complete=False, reasons=reasons)
+            st.rerun()
+
+
+def _assignment(sub) -> None:
+    reg = workbench().registry
+    assigned = subs.assigned_reviewers(reg, actor(), sub.id)
+    st.write(f"**{tr('secretary.reviewers')}:** " + (", ".join(r["display_name"] for r in assigned) or "—"))
+    candidates = [r for r in subs.list_reviewers(reg, actor()) if r["id"] not in {a["id"] for a in assigned}]
+    if candidates and sub.status is not Status.COMMITTEE:
+        c1, c2 = st.columns([3, 1])
+        pick = c1.selectbox(tr("secretary.assign"), [r["id"] for r in candidates], key=f"assign_{sub.id}",
+                            format_func=lambda i: next(r["display_name"] for r in candidates if r["id"] == i))
+        if c2.button(tr("secretary.assign_button"), key=f"assign_btn_{sub.id}"):
+            with friendly():
+                subs.assign_reviewer(reg, actor(), sub.id, pick)
+                st.rerun()
+
+
+def _comparison(sub) -> None:
+    reg = workbench().registry
+    comparison = reviews.compare(reg, actor(), sub.id)
+    if not comparison.reviews:
+        st.info(tr("sec.no_reviews"))
+        return
+    st.markdown(f"**{tr('sec.side_by_side')}**")
+    frame = pd.DataFrame({r.reviewer_name: {i: tr("rules.answer." + r.answers[i]["value"]) if i in r.answers else "—"
+                                            for i in comparison.items} for r in comparison.reviews})
+    frame.loc["∑ " + tr("registry.tier")] = [tr("tier." + r.tier) if r.tier else "—" for r in comparison.reviews]
+    frame.loc["∑ " + tr("wizard.recommendation")] = [
+        tr("rules.recommendation." + r.recommendation) if r.recommendation else tr("sec.not_signed")
+        for r in comparison.reviews]
+    disputed = set(comparison.disagreements)
+    styled = frame.style.apply(lambda row: ["background-color: #fde2e1" if row.name in disputed else "" for _ in row],
+                               axis=1)
+    st.dataframe(styled, use_container_width=True, height=min(400, 36 * (len(frame) + 1)))
+    if disputed:
+        st.warning(tr("sec.disagreements", n=len(disputed), items=", ".join(comparison.disagreements[:15])))
+    if comparison.agreement is not None:
+        st.info(comparison.agreement.explain(lang()))
+    if sub.status is Status.IN_REVIEW:
+        ready = comparison.all_signed and sum(r.signed for r in comparison.reviews) >= comparison.min_reviewers
+        if not ready:
+            st.caption(tr("sec.not_ready", needed=comparison.min_reviewers))
+        if st.button(tr("sec.to_committee"), key=f"committee_{sub.id}", disabled=not ready):
+            with friendly():
+                reviews.send_to_committee(reg, actor(), sub.id)
+                st.rerun()
+
+
+def _decision_form(sub) -> None:
+    st.markdown(f"### {tr('sec.decision')}")
+    comparison = reviews.compare(workbench().registry, actor(), sub.id)
+    default_votes = pd.DataFrame([{"member": actor().display_name, "vote": "for", "reason": ""}] +
+                                 [{"member": r.reviewer_name, "vote": "for", "reason": ""} for r in comparison.reviews])
+    with st.form(f"decision_{sub.id}"):
+        outcome = st.radio(tr("sec.outcome"), OUTCOMES, horizontal=True, key=f"outcome_{sub.id}",
+                           format_func=lambda o: tr("sec.outcome_" + o))
+        votes = st.data_editor(default_votes, num_rows="dynamic", key=f"votes_{sub.id}", use_container_width=True,
+                               column_config={
+                                   "member": st.column_config.TextColumn(tr("sec.member"), required=True),
+                                   "vote": st.column_config.SelectboxColumn(tr("sec.vote"), options=["for", "against", "abstain"],
+                                                                            required=True),
+                                   "reason": st.column_config.TextColumn(tr("sec.dissent_reason"))})
+        st.caption(tr("sec.vote_help"))
+        conditions = st.text_area(tr("sec.conditions"), key=f"conditions_{sub.id}", help=tr("sec.conditions_help"))
+        c1, c2, c3 = st.columns(3)
+        grades = c1.multiselect(tr("dossier.grades"), list(range(0, 13)), default=sub.dossier.grades, key=f"sc_g_{sub.id}")
+        subjects = c2.text_input(tr("dossier.subjects"), ", ".join(sub.dossier.subjects), key=f"sc_s_{sub.id}")
+        languages = c3.multiselect(tr("registry.language"), ["kk", "ru", "en", "other"],
+                                   default=sub.dossier.content_languages, key=f"sc_l_{sub.id}",
+                                   format_func=lambda c: tr("lang." + c))
+        rationale = st.text_area(tr("sec.rationale"), key=f"rationale_{sub.id}")
+        pdf_lang = st.radio(tr("sec.pdf_language"), ("kk", "ru", "en"), horizontal=True, key=f"pdf_lang_{sub.id}",
+                            format_func=lambda c: tr("lang." + c))
+        confirm = st.checkbox(tr("sec.confirm_decision"), key=f"confirm_{sub.id}")
+        submitted = st.form_submit_button(tr("sec.record"), type="primary")
+    if submitted:
+        if not confirm:
+            st.warning(tr("wizard.confirm_needed"))
+            return
+        with friendly():
+            decision = decisions.DecisionInput(
+                outcome=outcome,
+                votes=[decisions.Vote(member=str(v["member"]), vote=v["vote"], reason=str(v.get("reason") or ""))
+                       for v in votes.to_dict("records") if v.get("member") and v.get("vote")],
+                conditions=[c for c in conditions.splitlines() if c.strip()],
+                scope=decisions.Scope(grades=grades, subjects=[s.strip() for s in subjects.split(",") if s.strip()],
+                                      languages=languages),
+                rationale=rationale, lang=pdf_lang)
+            with st.spinner(tr("sec.signing")):
+                record = decisions.record_decision(workbench(), actor(), sub.id, decision)
+            st.success(tr("sec.recorded", label=record.label_id or "—"))
+            st.rerun()
+
+
+def _labels() -> None:
+    reg = workbench().registry
+    expiring = labels.expiring_labels(reg, actor())
+    if expiring:
+        st.warning(tr("sec.expiring", n=len(expiring)) + " " +
+                   ", ".join(f"{x.id} ({format_date(x.valid_until, lang())})" for x in expiring))
+    all_labels = labels.all_labels(reg, actor())
+    if not all_labels:
+        st.info(tr("registry.empty"))
+        return
+    for label in all_labels:
+        with st.expander(f"{label.id} · {label.tool_name} {label.tool_version} · {tr('label_status.' + label.status)}"):
+            st.caption(f"{label.vendor} · {tr('tier.' + label.tier)} · "
+                       f"{format_date(label.valid_from, lang())} — {format_date(label.valid_until, lang())}"
+                       + (f" · {label.status_reason}" if label.status_reason else ""))
+            possible = [a for a in labels.LABEL_ACTIONS if (label.status, a) in labels.LABEL_TRANSITIONS]
+            if not possible:
+                continue
+            c1, c2, c3 = st.columns([1, 2, 1])
+            action = c1.selectbox(tr("sec.label_action"), possible, key=f"la_{label.id}",
+                                  format_func=lambda a: tr(LABEL_ACTION_KEYS[a]))
+            reason = c2.text_input(tr("sec.label_reason"), key=f"lr_{label.id}")
+            confirm = c3.checkbox(tr("sec.confirm_short"), key=f"lc_{label.id}")
+            if c3.button(tr("sec.apply"), key=f"lb_{label.id}", disabled=not confirm):
+                with friendly():
+                    labels.change_label(reg, actor(), label.id, action, reason)
+                    st.rerun()
+
+
+def _keys() -> None:
+    wb = workbench()
+    with friendly():
+        info = admin.key_info(wb.keys, actor())
+        st.write(tr("cli.key_in_use", subject=info.subject, issuer=info.issuer,
+                    start=format_date(info.valid_from, lang()), end=format_date(info.valid_to, lang()),
+                    fingerprint=info.fingerprint_sha256))
+        if info.demo:
+            st.warning(tr("signing.demo_warning"))
+    with st.form("key_import"):
+        upload = st.file_uploader(tr("sec.p12_file"), type=["p12", "pfx"], key="p12_upload")
+        password = st.text_input(tr("sec.p12_password"), type="password", key="p12_password")
+        if st.form_submit_button(tr("sec.p12_import")) and upload is not None:
+            import tempfile
+            from pathlib import Path
+
+            with friendly(), tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "committee.p12"
+                path.write_bytes(upload.getvalue())
+                info = admin.import_key(wb.registry, wb.keys, actor(), path, password)
+                st.success(tr("cli.key_imported", subject=info.subject))
 
 
 render()

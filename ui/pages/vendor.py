@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import actor, choice_label, friendly, lang, status_label, tr, workbench
-from workbench import submissions as subs
+from workbench import decisions, submissions as subs
 from workbench.i18n import format_date, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
                               USER_GROUPS, Status, Submission, completeness, missing_fields)
@@ -176,6 +176,10 @@ def _read_only(sub: Submission) -> None:
     chain = subs.version_chain(workbench().registry, actor(), sub.id)
     if len(chain) > 1:
         st.caption(tr("vendor.versions") + ": " + " → ".join(f"{s.tool_version} (#{s.id})" for s in chain))
+    pdf = decisions.audit_pdf(workbench().registry, actor(), sub.id)
+    if pdf:
+        st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
+                           key=f"vpdf_{sub.id}")
     if sub.status in subs.DECIDED:
         version = st.text_input(tr("vendor.new_version_number"), key=f"nv_{sub.id}")
         if st.button(tr("vendor.new_version"), key=f"nv_btn_{sub.id}") and version:
