@@ -1,0 +1,62 @@
+"""The secretary's complaint queue: read each complaint, resolve it with an outcome.
+
+A suspension changes a public label, so it needs an explicit confirmation first.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import actor, friendly, lang, tr, workbench
+from workbench import complaints
+from workbench.i18n import format_datetime
+
+
+def _resolve_form(c: complaints.Complaint) -> None:
+    key = c.reference
+    outcome = st.radio(tr("pub.queue.outcome"), tuple(complaints.OUTCOMES), key=f"cq_outcome_{key}",
+                       format_func=lambda o: tr(f"pub.complaint.outcome.{o}"), horizontal=True)
+    note = st.text_area(tr("pub.queue.note"), key=f"cq_note_{key}", help=tr("pub.queue.note_help"))
+    confirmed = True
+    if outcome == "suspension":
+        if c.label_id:
+            st.warning(tr("pub.queue.suspend_warning", id=c.label_id))
+        confirmed = st.checkbox(tr("pub.queue.confirm_suspend", id=c.label_id or "—"), key=f"cq_confirm_{key}")
+    if st.button(tr("pub.queue.resolve"), key=f"cq_resolve_{key}", type="primary", disabled=not confirmed):
+        with friendly():
+            done = complaints.resolve_complaint(workbench().registry, actor(), c.reference, outcome, note)
+            st.session_state["cq_done"] = done.reference
+            st.rerun()
+
+
+def render() -> None:
+    st.title(tr("pub.queue.title"))
+    st.caption(tr("pub.queue.intro"))
+    if st.session_state.get("cq_done"):
+        st.success(tr("pub.queue.resolved", reference=st.session_state.pop("cq_done")))
+    status = st.segmented_control(tr("pub.queue.show"), ("open", "closed"), key="cq_status", default="open",
+                                  format_func=lambda s: tr(f"complaint_status.{s}"))
+    with friendly():
+        items = complaints.list_complaints(workbench().registry, actor(), status=status)
+        if not items:
+            st.info(tr("pub.queue.empty"))
+            return
+        st.write(tr("registry.count", n=len(items)))
+        for c in items[:100]:
+            label = c.label_id or c.tool_name or "—"
+            with st.expander(f"{c.reference} · {label} · {format_datetime(c.created_at, lang())}"):
+                if c.label_id:
+                    st.write(tr("pub.queue.label_line", id=c.label_id,
+                                status=tr(f"label_status.{c.label_status}") if c.label_status else "—"))
+                if c.tool_name:
+                    st.write(f"{tr('complaint.tool')}: {c.tool_name}")
+                st.text(c.body)
+                if c.contact:
+                    st.caption(f"{tr('complaint.contact')}: {c.contact}")
+                if c.status == "open":
+                    _resolve_form(c)
+                else:
+                    st.info(f"{tr('pub.complaint.outcome.' + c.outcome)}: {c.outcome_note}")
+
+
+render()

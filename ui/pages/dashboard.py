@@ -1,0 +1,83 @@
+"""Public monitoring dashboard: the concept's indicator and the committee's own figures.
+
+Figures come from ``workbench.monitoring``; this page only draws them (Altair) and offers
+each table as a CSV file.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from ui.common import actor, lang, tr, workbench
+from workbench import monitoring as mon
+from workbench.i18n import format_number
+
+
+def _csv(df, name: str) -> None:
+    st.download_button(tr("pub.dash.csv"), data=mon.to_csv(df, name, lang()), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"dash_csv_{name}", on_click="ignore", icon=":material/download:")
+
+
+def _bar(df, name: str, x: str, y: str, colour: str) -> None:
+    lg = lang()
+    data = mon.table(df, name, lg, rename=False)
+    chart = alt.Chart(data).mark_bar().encode(
+        x=alt.X(f"{x}:O", title=mon.column_title(x, lg)),
+        y=alt.Y(f"sum({y}):Q", title=mon.column_title(y, lg)),
+        color=alt.Color(f"{colour}:N", title=mon.column_title(colour, lg)),
+        tooltip=[alt.Tooltip(f"{x}:O", title=mon.column_title(x, lg)),
+                 alt.Tooltip(f"{colour}:N", title=mon.column_title(colour, lg)),
+                 alt.Tooltip(f"{y}:Q", title=mon.column_title(y, lg))],
+    ).properties(height=260)
+    st.altair_chart(chart, use_container_width=True)
+
+
+def render() -> None:
+    st.title(tr("pub.dash.title"))
+    st.caption(tr("pub.dash.intro"))
+    lg = lang()
+    m = mon.monitoring(workbench().registry, actor())
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(tr("pub.dash.labels_total"), format_number(m.labels_total, lg))
+    c2.metric(tr("pub.dash.median_days"),
+              "—" if m.median_days_overall is None else format_number(m.median_days_overall, lg, digits=1))
+    c3.metric(tr("pub.dash.expiring", days=m.expiry_window_days), format_number(len(m.expiring), lg))
+    c4.metric(tr("pub.dash.open_complaints"), format_number(m.open_complaints, lg))
+
+    st.subheader(tr("pub.dash.indicator"))
+    st.caption(tr("pub.dash.indicator_help"))
+    if m.indicator.empty:
+        st.info(tr("pub.dash.no_data"))
+    else:
+        _bar(m.indicator, "indicator", "year", "labels", "tier")
+        _csv(m.indicator, "indicator")
+
+    st.subheader(tr("pub.dash.decisions"))
+    if m.decisions.empty:
+        st.info(tr("pub.dash.no_data"))
+    else:
+        _bar(m.decisions, "decisions", "year", "decisions", "outcome")
+        _csv(m.decisions, "decisions")
+
+    st.subheader(tr("pub.dash.time"))
+    st.caption(tr("pub.dash.time_help"))
+    if m.time_to_decision.empty:
+        st.info(tr("pub.dash.no_data"))
+    else:
+        st.dataframe(mon.table(m.time_to_decision, "time_to_decision", lg), hide_index=True)
+        _csv(m.time_to_decision, "time_to_decision")
+
+    st.subheader(tr("pub.dash.expiring_title", days=m.expiry_window_days))
+    if m.expiring.empty:
+        st.info(tr("pub.dash.none_expiring"))
+    else:
+        st.dataframe(mon.table(m.expiring, "expiring", lg), hide_index=True)
+        _csv(m.expiring, "expiring")
+
+    st.subheader(tr("pub.dash.complaints"))
+    st.dataframe(mon.table(m.complaints, "complaints", lg), hide_index=True)
+    _csv(m.complaints, "complaints")
+
+
+render()
