@@ -403,3 +403,29 @@ def test_explanations_render_in_every_language(lang: str) -> None:
     for check in result.checks:
         assert "{" not in render_reason(check, lang)
     assert json.loads(json.dumps(result.to_json_dict(lang), ensure_ascii=False))["verdict"] == "fail"
+
+
+def test_many_distinct_scores_use_fine_bins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.fairness import _auc
+
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 2, 5000).astype(bool)
+    s = rng.random(5000) + 0.3 * y  # all distinct
+    exact = AucTable.from_records(np.zeros(5000, dtype=np.int64), y, s, 1).estimate()
+    # Pretend this is a huge file: equal-width bins instead of one bin per distinct value.
+    monkeypatch.setattr(_auc, "_EXACT_ROWS", 100)
+    monkeypatch.setattr(_auc, "MAX_EXACT_BINS", 64)
+    bins, k = _auc.score_bins(s)
+    assert k == _auc._APPROX_BINS and bins.min() == 0 and bins.max() == k - 1
+    approx = AucTable.from_records(np.zeros(5000, dtype=np.int64), y, s, 1).estimate()
+    assert approx.auc[0] == pytest.approx(exact.auc[0], abs=1e-3)
+    assert approx.var[0] == pytest.approx(exact.var[0], rel=1e-2)
+
+
+def test_result_round_trips_through_json() -> None:
+    # The app freezes results as JSON and reads them back for the review and the PDF.
+    from workbench.fairness import AuditResult
+
+    result = audit_counts({"a": BALANCED, "b": (2500, 2500, 0, 0), "c": (1, 1, 1, 1)})
+    again = AuditResult.model_validate_json(result.model_dump_json())
+    assert again == result and again.model_dump_json() == result.model_dump_json()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import fairness_runs
+from types import SimpleNamespace
+
+from workbench import decisions, fairness_runs, labels
+from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
 from workbench import admin, auth, public, reviews, submissions as subs
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
@@ -43,11 +46,19 @@ def _challenge(reg):
 #: action -> a real service call that exercises it. A new action needs a row here.
 CALLS = {
     "registry.search": lambda c, a: public.search_labels(c["reg"], a),
+    "label.verify": lambda c, a: labels.verify_document(c["reg"], a, b"not a pdf", KeyStore(c["store"].root)),
+    "decision.record": lambda c, a: decisions.record_decision(
+        SimpleNamespace(registry=c["reg"], keys=KeyStore(c["store"].root)), a, c["review"],
+        decisions.DecisionInput(outcome="approve", votes=[decisions.Vote(member="m", vote="for")], rationale="r")),
+    "label.manage": lambda c, a: labels.change_label(c["reg"], a, "KZ-AIS-2026-000001", "suspend", "reason"),
+    "keys.manage": lambda c, a: admin.key_info(KeyStore(c["store"].root), a),
     "label.view": lambda c, a: public.get_label(c["reg"], a, "KZ-AIS-2026-000001"),
     "complaint.file": lambda c, a: public.file_complaint(c["reg"], a, body="text", source=str(a.role),
                                                          **_challenge(c["reg"])),
     "complaint.track": lambda c, a: public.complaint_status(c["reg"], a, "C-2026-000000"),
-    "org.register": lambda c, a: subs.register_organisation(c["reg"], a, name="New", bin="123456789013"),
+    "org.register": lambda c, a: subs.register_vendor(c["reg"], a, org_name="New", bin="123456789013",
+                                                      contact_email="a@b.kz", username=f"new_{a.role}",
+                                                      password="long-password-1"),
     "submission.create": lambda c, a: subs.create_submission(c["reg"], a, {}),
     "submission.edit": lambda c, a: subs.save_draft(c["reg"], a, c["draft"], {"tool_version": "1.1"}),
     "submission.submit": lambda c, a: subs.submit(c["reg"], a, c["draft"]),

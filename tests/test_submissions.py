@@ -32,17 +32,35 @@ def test_bin_check_digit(value, ok):
     assert bin_is_valid(value) is ok
 
 
-def test_register_organisation_binds_the_vendor(reg, people):
+def test_visitor_registers_an_organisation_and_its_vendor_account(reg):
     from workbench import auth
-    from workbench.models import SYSTEM
+    from workbench.models import PUBLIC
 
-    lone = auth.create_user(reg, SYSTEM, username="newvendor", password="long-enough-1", role="reviewer").as_actor()
-    with pytest.raises(WorkbenchError):
-        subs.register_organisation(reg, lone, name="X", bin=make_bin("99999999999"))  # wrong role
+    org = subs.register_vendor(reg, PUBLIC, org_name="Jana Bilim", bin=make_bin("55555555555"),
+                               contact_email="info@jana.kz", username="jana", password="long-password-1")
+    who = auth.login(reg, "jana", "long-password-1")
+    assert who.role.value == "vendor" and who.org_id == org.id
+
+
+def test_bad_registration_writes_nothing(reg, people):
+    from workbench.models import PUBLIC
+
+    before = _counts(reg) | {"orgs": reg.one("SELECT count(*) AS n FROM organisations")["n"],
+                             "users": reg.one("SELECT count(*) AS n FROM users")["n"]}
     with pytest.raises(ValidationFailed) as exc:
-        subs.register_organisation(reg, people.vendor_a.model_copy(update={"org_id": None}), name="A",
-                                   bin="123456789012")
+        subs.register_vendor(reg, PUBLIC, org_name="A", bin="123456789012", contact_email="x@y.kz",
+                             username="ok_name", password="long-password-1")
     assert {p.key for p in exc.value.problems} == {subs.BAD_ORG_NAME, subs.BAD_BIN}
+    with pytest.raises(ValidationFailed) as exc:  # the organisation is fine, the account is not
+        subs.register_vendor(reg, PUBLIC, org_name="Good name", bin=make_bin("66666666666"),
+                             contact_email="x@y.kz", username="vendor_a", password="short")
+    with pytest.raises(ValidationFailed) as exc:
+        subs.register_vendor(reg, PUBLIC, org_name="Good name", bin=make_bin("66666666666"),
+                             contact_email="not-an-email", username="fresh", password="long-password-1")
+    assert [p.key for p in exc.value.problems] == [subs.BAD_EMAIL]
+    after = _counts(reg) | {"orgs": reg.one("SELECT count(*) AS n FROM organisations")["n"],
+                            "users": reg.one("SELECT count(*) AS n FROM users")["n"]}
+    assert after == before
 
 
 def test_draft_save_resume_submit(reg, people, dossier):

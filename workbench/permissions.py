@@ -21,8 +21,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "label.verify": EVERYONE,
     "complaint.file": EVERYONE,
     "complaint.track": EVERYONE,
-    # vendor
-    "org.register": frozenset({V}),
+    # vendor (a visitor registers an organisation and becomes its vendor)
+    "org.register": frozenset({P}),
     "submission.create": frozenset({V}),
     "submission.edit": frozenset({V}),
     "submission.submit": frozenset({V}),

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from .db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
-from .models import (Actor, Attachment, Dossier, Message, Organisation, Role, Status, Submission,
+from .models import (SYSTEM, Actor, Attachment, Dossier, Message, Organisation, Role, Status, Submission,
                      bin_is_valid, missing_fields, now_iso)
 from .permissions import require
 
@@ -22,7 +22,7 @@ NO_SUBMISSION = "sub.not_found"
 BAD_BIN = "sub.bad_bin"
 BIN_TAKEN = "sub.bin_taken"
 BAD_ORG_NAME = "sub.bad_org_name"
-HAS_ORG = "sub.has_org"
+BAD_EMAIL = "sub.bad_email"
 NO_ORG = "sub.no_org"
 NOT_EDITABLE = "sub.not_editable"
 INCOMPLETE = "sub.incomplete"
@@ -83,14 +83,21 @@ def _org(row: dict) -> Organisation:
     return Organisation(**{k: row[k] for k in Organisation.model_fields})
 
 
-def register_organisation(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str = "",
-                          contact_phone: str = "") -> Organisation:
-    """A vendor account registers its organisation once; the account is then bound to it."""
+def register_vendor(reg: Registry, actor: Actor, *, org_name: str, bin: str, contact_email: str,
+                    username: str, password: str, display_name: str = "", contact_phone: str = "") -> Organisation:
+    """A visitor registers an organisation and its first vendor account, together or not at all."""
+    from . import auth
+
     require(actor, "org.register")
-    if actor.org_id is not None:
-        raise WorkbenchError(HAS_ORG)
-    return _create_org(reg, actor, name=name, bin=bin, contact_email=contact_email,
-                       contact_phone=contact_phone, bind_user=actor.user_id)
+    email = (contact_email or "").strip()
+    if "@" not in email or len(email) > 200:
+        raise ValidationFailed("sub.org_invalid", problems=[WorkbenchError(BAD_EMAIL)])
+    with reg.transaction():
+        org = _create_org(reg, actor, name=org_name, bin=bin, contact_email=email, contact_phone=contact_phone,
+                          bind_user=None)
+        auth.create_user(reg, SYSTEM, username=username, password=password, role=Role.VENDOR,
+                         display_name=display_name or username, org_id=org.id)
+    return org
 
 
 def create_organisation(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str = "",

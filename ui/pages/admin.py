@@ -34,6 +34,18 @@ def render() -> None:
                 user = auth.create_user(reg, actor(), username=username, password=password, role=role,
                                         display_name=name, org_id=org)
                 st.success(tr("cli.user_added", username=user.username, role=tr("role." + user.role.value)))
+    st.subheader(tr("admin.backup"))
+    st.caption(tr("admin.backup_help"))
+    if st.button(tr("admin.make_backup"), key="make_backup"):
+        import tempfile
+        from pathlib import Path
+
+        from workbench import admin as admin_service
+
+        with friendly(), tempfile.TemporaryDirectory() as tmp:
+            path = admin_service.backup(reg, actor(), Path(tmp) / "registry-backup.db")
+            st.download_button(tr("admin.download_backup"), path.read_bytes(), file_name="registry-backup.db",
+                               mime="application/vnd.sqlite3", key="download_backup")
     st.subheader(tr("admin.log"))
     if st.button(tr("admin.verify_log"), key="verify_log"):
         check = reg.verify_log()

@@ -30,7 +30,7 @@ def _bar(df, name: str, x: str, y: str, colour: str) -> None:
                  alt.Tooltip(f"{colour}:N", title=mon.column_title(colour, lg)),
                  alt.Tooltip(f"{y}:Q", title=mon.column_title(y, lg))],
     ).properties(height=260)
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 
 def render() -> None:

@@ -26,9 +26,6 @@ STEPS = [name for name, _ in DOSSIER_STEPS] + ["files", "review"]
 def render() -> None:
     st.title(tr("vendor.title"))
     who = actor()
-    if who.org_id is None:
-        _register_org()
-        return
     reg = workbench().registry
     current = st.session_state.get("vendor_sub")
     if current is not None:
@@ -53,20 +50,6 @@ def render() -> None:
             if c2.button(tr("vendor.open"), key=f"open_{sub.id}"):
                 st.session_state["vendor_sub"] = sub.id
                 st.session_state["vendor_step"] = STEPS[0]
-                st.rerun()
-
-
-def _register_org() -> None:
-    st.info(tr("vendor.register_first"))
-    with st.form("org_form"):
-        name = st.text_input(tr("vendor.org_name"), key="org_name")
-        bin_ = st.text_input(tr("vendor.org_bin"), key="org_bin", max_chars=12, help=tr("vendor.org_bin_help"))
-        email = st.text_input(tr("vendor.org_email"), key="org_email")
-        if st.form_submit_button(tr("vendor.register"), type="primary"):
-            with friendly():
-                org = subs.register_organisation(workbench().registry, actor(), name=name, bin=bin_,
-                                                 contact_email=email)
-                st.session_state["actor"] = actor().model_copy(update={"org_id": org.id})
                 st.rerun()
 
 

@@ -14,9 +14,8 @@ MAX_PDF_BYTES = 20 * 1024 * 1024
 
 
 def _answers(result: labels.Verification) -> None:
-    marks = (result.intact, result.signed_by_committee, result.label_active)
-    for ok, line in zip(marks, result.explain(lang())):
-        st.markdown(f"{'✔' if ok else '✘'} {line}")
+    for line in result.explain(lang()):  # each line already starts with ✔ or ✘
+        st.markdown(line)
     if result.ok:
         st.success(tr("pub.verify.all_ok"), icon="✅")
     else:

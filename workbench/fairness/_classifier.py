@@ -48,6 +48,8 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # (rule, statistic of (group rates, reference rates)) — a table, not branches.
 def _equalized_odds(g: dict[str, np.ndarray], r: dict[str, np.ndarray]) -> np.ndarray:
+    # The percentile interval of a maximum of absolute gaps leans upwards (noise only adds
+    # to it), so near zero it is conservative: it can say "inconclusive", never a false pass.
     return np.maximum(np.abs(g["true_positive_rate"] - r["true_positive_rate"]),
                       np.abs(g["false_positive_rate"] - r["false_positive_rate"]))
 
