@@ -62,10 +62,14 @@ def render(sub) -> None:
     seed = c3.number_input(tr("fpanel.seed"), 0, 2**31 - 1, 0, key=f"fp_seed_{sub.id}", help=tr("fpanel.seed_help"))
     if st.button(tr("fpanel.run"), type="primary", key=f"fp_run_{sub.id}"):
         bar = st.progress(0.0, text=tr("fpanel.running"))
-        with friendly():
+        try:
             spec = make_spec(kind=kind, tier=tier, n_boot=n_boot, seed=int(seed), **spec_fields)
             run = fairness_runs.run_and_save(reg, actor(), sub.id, att.id, spec, store=store,
                                              progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text=tr("fpanel.running")))
+        except WorkbenchError as exc:
+            bar.empty()
+            st.error(exc.translate(lang()))
+        else:
             bar.progress(1.0, text=tr("fpanel.saved", id=run.id))
             st.session_state[f"fp_show_{sub.id}"] = run.id
     runs = fairness_runs.list_runs(reg, actor(), sub.id)
@@ -91,10 +95,13 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
     fields: dict = {}
     c1, c2, c3 = st.columns(3)
     if kind in ("classifier", "scorer"):
+        numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]
+        true_default = guess.y_true or _first_of(numeric, TRUE_WORDS)
+        pred_default = guess.y_pred or _first_of([c for c in numeric if c != true_default], PRED_WORDS)
         with c1:
-            fields["y_true"] = pick("fpanel.y_true", "y_true", guess.y_true)
+            fields["y_true"] = pick("fpanel.y_true", "y_true", true_default)
         with c2:
-            fields["y_pred"] = pick("fpanel.y_pred", "y_pred", guess.y_pred)
+            fields["y_pred"] = pick("fpanel.y_pred", "y_pred", pred_default)
         with c3:
             if kind == "classifier":
                 fields["score"] = pick("fpanel.score", "score", guess.score, optional=True)
@@ -141,6 +148,14 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
     return fields
 
 
+TRUE_WORDS = ("true", "actual", "human", "label", "target", "fact", "факт", "нақты", "g3")
+PRED_WORDS = ("pred", "model", "score", "прогноз", "болжам", "оценка")
+
+
+def _first_of(columns: list[str], words: tuple[str, ...]) -> str | None:
+    return next((c for w in words for c in columns if w in str(c).lower()), None)
+
+
 def _first(columns: list[str], word: str) -> str | None:
     return next((c for c in columns if word in str(c).lower()), None)
 
@@ -150,8 +165,12 @@ def show_result(run) -> None:
     result = run.result
     lines = result.explain(lang())
     VERDICT_BOX.get(result.verdict, st.info)("\n\n".join(lines[:1]))
+    details = lines[1:]
     with st.container(border=True):
-        st.markdown("\n".join(f"- {line}" for line in lines[1:]))
+        st.markdown("\n".join(f"- {line}" for line in details[:6]))
+        if len(details) > 6:
+            with st.expander(tr("fpanel.more", n=len(details) - 6)):
+                st.markdown("\n".join(f"- {line}" for line in details[6:]))
     st.caption(tr("fpanel.provenance", engine=run.engine_version, policy=run.policy_version,
                   sha=run.attachment_sha256[:16], hash=run.result_hash[:16]))
     _charts(result)

@@ -1,0 +1,264 @@
+"""Fixtures for the end-to-end tests: a fresh workbench home with people in it, the real
+Streamlit server on a free port, Debian's chromium driven by Playwright, and a small
+helper that speaks Streamlit's DOM (widgets are found by their ``key=``).
+
+Each browser context is one person at one computer: a new context is a new Streamlit
+session, so nobody is logged in there. Inside a context we move only by clicking (sidebar
+links, buttons), because every ``page.goto`` opens a new session and loses the login.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from workbench import auth, submissions
+from workbench.i18n import t
+from workbench.models import SYSTEM, Role, make_bin
+from workbench.services import Workbench
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts" / "e2e"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+PASSWORD = "e2e-correct-horse-1"
+SERVER_START_SECONDS = 60
+# Streamlit answers the first page of a cold server slowly on a busy 2-core machine.
+STEP_TIMEOUT_MS = 30_000
+VIEWPORT = {"width": 1366, "height": 900}
+
+# username -> (role, display name); the vendor belongs to the organisation below.
+PEOPLE = {
+    "vendor": (Role.VENDOR, "Дана Ержанова"),
+    "rev1": (Role.REVIEWER, "Әсел Нұрланқызы"),
+    "rev2": (Role.REVIEWER, "Бауыржан Сейітов"),
+    "secretary": (Role.SECRETARY, "Гүлнар Омарова"),
+}
+ORGANISATION = "«Білім Тех» ЖШС"
+
+
+@dataclass
+class Cast:
+    """The prepared workbench the server runs on, and the people in it."""
+
+    wb: Workbench
+    org_id: int
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    def actor(self, username: str):
+        """The person as the service layer sees them (to check state after a step)."""
+        return auth.login(self.wb.registry, username, PASSWORD)
+
+
+@pytest.fixture
+def cast(home: Path) -> Iterator[Cast]:
+    """A fresh workbench home (``home`` sets ``WORKBENCH_HOME``) with the committee's demo
+    signing key, one vendor organisation, two reviewers and a secretary."""
+    wb = Workbench.open(home)
+    wb.keys.ensure_demo()
+    org = submissions.create_organisation(wb.registry, SYSTEM, name=ORGANISATION, bin=make_bin("40000000001"))
+    people = Cast(wb=wb, org_id=org.id)
+    for username, (role, name) in PEOPLE.items():
+        user = auth.create_user(wb.registry, SYSTEM, username=username, password=PASSWORD, role=role,
+                                display_name=name, org_id=org.id if role is Role.VENDOR else None)
+        people.user_ids[username] = user.id
+    yield people
+    wb.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def server(cast: Cast, tmp_path: Path) -> Iterator[str]:
+    """The app, served by ``streamlit run`` over the prepared home; yields its base URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "streamlit.log"
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    # os.environ carries WORKBENCH_HOME and the key passphrase set by the ``home`` fixture.
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium (no browser download: ``playwright install`` is never needed)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Shots:
+    """Numbered screenshots of the journey, ``NN_step.png`` in ``tests/artifacts/e2e``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):  # a previous run's pictures would mislead
+            old.unlink()
+
+    def take(self, page, step: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}_{step}.png"
+        page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def shots() -> Shots:
+    return Shots(ARTIFACTS)
+
+
+class Screen:
+    """One person's browser tab on the app, with Streamlit-aware helpers.
+
+    Widgets are found by the ``st-key-<key>`` class Streamlit puts on a keyed widget's
+    container; a form's submit button gets ``st-key-FormSubmitter-<form>-<label>``.
+    Everything a person reads is compared with the catalogue text in ``lang``.
+    """
+
+    def __init__(self, page, shots: Shots, lang: str = "kk") -> None:
+        self.page = page
+        self.shots = shots
+        self.lang = lang
+
+    def tr(self, key: str, **params) -> str:
+        return t(key, self.lang, **params)
+
+    # --- finding things -------------------------------------------------------------
+    def key(self, key: str):
+        return self.page.locator(f".st-key-{key}")
+
+    def button(self, key: str):
+        return self.key(key).locator("button")
+
+    def form_submit(self, form: str):
+        return self.page.locator(f'[class*="st-key-FormSubmitter-{form}-"] button')
+
+    def main(self):
+        return self.page.locator('[data-testid="stMain"]')
+
+    def see(self, text: str, timeout: float = STEP_TIMEOUT_MS):
+        """Wait until ``text`` is visible in the main area; return its locator."""
+        found = self.main().get_by_text(text, exact=False).first
+        found.wait_for(state="visible", timeout=timeout)
+        return found
+
+    # --- doing things ---------------------------------------------------------------
+    def settle(self) -> None:
+        """Wait for the script run a click started to finish (the "running" widget goes)."""
+        self.page.wait_for_timeout(150)
+        self.page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=STEP_TIMEOUT_MS)
+
+    def click(self, key: str) -> None:
+        self.button(key).click()
+        self.settle()
+
+    def fill(self, key: str, text: str) -> None:
+        self.key(key).locator("input, textarea").first.fill(text)
+
+    def radio(self, key: str, option: str) -> None:
+        self.key(key).get_by_text(option, exact=True).click()
+
+    def choose(self, key: str, option: str | re.Pattern) -> None:
+        """Pick an option of a selectbox by the text a person sees."""
+        self.key(key).locator('[data-baseweb="select"]').click()
+        self.page.get_by_role("option").filter(has_text=option).first.click()
+        self.settle()
+
+    def nav(self, title_key: str) -> None:
+        """Follow a sidebar link (a page of ``st.navigation``) by its translated title."""
+        self.page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=self.tr(title_key)).click()
+        self.settle()
+
+    def login(self, username: str) -> None:
+        self.nav("nav.login")
+        self.fill("login_username", username)
+        self.fill("login_password", PASSWORD)
+        self.form_submit("login_form").click()
+        self.key("logout").wait_for(timeout=STEP_TIMEOUT_MS)
+        self.settle()
+
+    def logout(self) -> None:
+        self.click("logout")
+        self.page.locator('[data-testid="stSidebarNav"]').get_by_role(
+            "link", name=self.tr("nav.login")).wait_for(timeout=STEP_TIMEOUT_MS)
+
+    def shot(self, step: str) -> Path:
+        self.settle()
+        return self.shots.take(self.page, step)
+
+
+@pytest.fixture
+def open_screen(browser, server: str, shots: Shots) -> Iterator[Callable[..., Screen]]:
+    """Open the app in a new browser context (a new person, a new session)."""
+    contexts = []
+
+    def _open(lang: str = "kk") -> Screen:
+        context = browser.new_context(viewport=VIEWPORT, locale="kk-KZ", accept_downloads=True)
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(server)
+        screen = Screen(page, shots, lang)
+        screen.page.locator('[data-testid="stSidebarNav"]').wait_for()
+        screen.settle()
+        return screen
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def wait_until(check: Callable[[], bool], timeout: float = STEP_TIMEOUT_MS / 1000, message: str = "") -> None:
+    """Poll the service layer until a browser action has reached the database."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(message or "the expected state was not reached")
+        time.sleep(0.1)

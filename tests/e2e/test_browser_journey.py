@@ -1,0 +1,269 @@
+"""The whole journey in a real browser (Debian's chromium, driven by Playwright): a vendor
+submits a tool, the secretary screens it and assigns two reviewers, both review it, the
+committee approves it (label and signed PDF), and a visitor without an account finds it
+in the public registry, verifies its PDF and downloads the consent forms.
+
+Every step is clicked and typed in the browser in Kazakh (the default language; the
+visitor switches to Russian at the end), and after each step the test checks what a
+person sees (catalogue texts) and what the database holds (the service layer).
+Screenshots of each step go to ``tests/artifacts/e2e/NN_step.png``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from workbench import consent, public, reviews, rules, submissions as subs
+from workbench.models import PUBLIC, Status
+
+from .conftest import PEOPLE, Cast, Screen, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+TOOL = "Ойлау көмекшісі"
+VERSION = "1.0"
+IDENTITY = {  # the first dossier step, typed in the browser
+    "tool_name": TOOL,
+    "tool_version": VERSION,
+    "description_kk": "Оқушыға математикалық есептерді өз бетінше шығаруға кезең-кезеңімен көмектеседі.",
+    "description_ru": "Помогает ученику шаг за шагом самостоятельно решать задачи по математике.",
+    "intended_purpose": "5–9 сынып оқушыларының үй тапсырмасына көмек",
+}
+# The other dossier steps are saved through the same service call the step forms make:
+# typing into multiselects adds nothing the first step does not already exercise, and it
+# keeps the run short. The submit itself is clicked in the browser.
+REST_OF_DOSSIER = {
+    "users": ["learners", "teachers"], "grades": [5, 6, 7, 8, 9], "subjects": ["математика"],
+    "interface_languages": ["kk", "ru"], "content_languages": ["kk", "ru"], "deployment": "cloud",
+    "data_storage_location": "Қазақстан, Астана", "data_processing_location": "Қазақстан, Астана",
+    "data_categories": ["identity", "children"], "retention": "1 оқу жылы", "model_type": "generative",
+    "decision_mode": "teacher_confirms", "human_oversight": "Мұғалім әр бағаны растайды.",
+    "known_limitations": "Геометриялық сызбаларды түсінбейді.",
+}
+
+
+def _vendor_submits(screen: Screen, cast: Cast) -> int:
+    vendor = cast.actor("vendor")
+    screen.login("vendor")
+    screen.nav("nav.my_submissions")
+    screen.see(screen.tr("vendor.title"))
+    screen.click("new_submission")
+    [draft] = subs.list_submissions(cast.wb.registry, vendor)
+    sub_id = draft.id
+    for name, value in IDENTITY.items():
+        screen.fill(f"f_{sub_id}_{name}", value)
+    screen.shot("vendor_fills_the_dossier")
+    screen.form_submit(f"step_{sub_id}").click()
+    wait_until(lambda: subs.get_submission(cast.wb.registry, vendor, sub_id).dossier.tool_name == TOOL,
+               message="the first dossier step was not saved")
+    saved = subs.get_submission(cast.wb.registry, vendor, sub_id).dossier
+    assert (saved.tool_version, saved.description_kk) == (VERSION, IDENTITY["description_kk"])
+    screen.see(f"{TOOL} {VERSION}")
+
+    subs.save_draft(cast.wb.registry, vendor, sub_id, REST_OF_DOSSIER)
+    steps = screen.key("vendor_step").get_by_role("radio")
+    review_step = screen.key("vendor_step").get_by_text(re.compile(rf"\d+\. {re.escape(screen.tr('step.review'))}$"))
+    review_step.click()
+    screen.settle()
+    assert steps.count() >= 5
+    screen.see(screen.tr("vendor.ready"))
+    screen.key(f"confirm_{sub_id}").locator("label").click()
+    screen.settle()
+    screen.click(f"submit_{sub_id}")
+    wait_until(lambda: subs.get_submission(cast.wb.registry, vendor, sub_id).status is Status.SUBMITTED,
+               message="the submission was not submitted")
+    screen.see(f"#{sub_id} · {screen.tr('status.submitted')}")
+    screen.shot("vendor_has_submitted")
+    screen.logout()
+    return sub_id
+
+
+def _queue_entry(screen: Screen, sub_id: int):
+    """The secretary's expander of a submission, opened (its title changes with the status,
+    and a new title is a new, closed expander)."""
+    entry = screen.main().locator('[data-testid="stExpander"]').filter(
+        has_text=re.compile(rf"#{sub_id} · {re.escape(TOOL)}")).first
+    entry.wait_for()
+    details = entry.locator("details")
+    if details.get_attribute("open") is None:
+        entry.locator("summary").click()
+        screen.settle()
+    return entry
+
+
+def _secretary_screens_and_assigns(screen: Screen, cast: Cast, sub_id: int) -> None:
+    secretary = cast.actor("secretary")
+    screen.login("secretary")
+    screen.nav("nav.queue")
+    _queue_entry(screen, sub_id)
+    screen.shot("secretary_screens")
+    screen.click(f"screen_ok_{sub_id}")
+    wait_until(lambda: subs.get_submission(cast.wb.registry, secretary, sub_id).status is Status.IN_REVIEW,
+               message="screening did not move the submission to review")
+    for username in ("rev1", "rev2"):
+        _queue_entry(screen, sub_id)
+        screen.choose(f"assign_{sub_id}", cast_name(username))
+        screen.click(f"assign_btn_{sub_id}")
+        wait_until(lambda: username in {r["username"] for r in subs.assigned_reviewers(cast.wb.registry, secretary,
+                                                                                         sub_id)},
+                   message=f"{username} was not assigned")
+    entry = _queue_entry(screen, sub_id)
+    entry.get_by_text(cast_name("rev2")).first.wait_for()
+    screen.shot("secretary_assigned_two_reviewers")
+    screen.logout()
+
+
+def cast_name(username: str) -> str:
+    """The display name a person sees for an account."""
+    return PEOPLE[username][1]
+
+
+def _reviewer_reviews(screen: Screen, cast: Cast, sub_id: int, username: str, *, pictures: bool) -> None:
+    reviewer = cast.actor(username)
+    reg = cast.wb.registry
+    screen.login(username)
+    screen.nav("nav.assignments")
+    screen.click(f"rev_open_{sub_id}")
+    # conflict of interest: "no conflict" is the preselected answer
+    screen.see(screen.tr("wizard.conflict_title"))
+    screen.form_submit(f"coi_{sub_id}").click()
+    wait_until(lambda: subs.conflict_declared(reg, reviewer, sub_id) is False, message="no declaration saved")
+    # risk classification: "no" to every question gives the minimal tier
+    screen.see(screen.tr("wizard.risk_help"))
+    _, questionnaire = reviews.frozen_documents(reg, reviewer, sub_id)
+    for question in questionnaire.questions:
+        screen.radio(f"risk_{sub_id}_{question.id}", screen.tr("wizard.no"))
+    if pictures:
+        screen.shot("reviewer_classifies_risk")
+    screen.form_submit(f"risk_{sub_id}").click()
+    wait_until(lambda: reviews.get_review(reg, reviewer, sub_id).tier == "minimal", message="tier not minimal")
+    # every principle section: one "meets" per item, each autosaved by its own rerun
+    checklist, _ = reviews.frozen_documents(reg, reviewer, sub_id)
+    sections = rules.applicable_sections(checklist, "minimal", subs.get_submission(reg, reviewer, sub_id)
+                                         .dossier.model_type)
+    n = len(sections) + 3  # risk, the sections, fairness, summary
+    for number, (section, items) in enumerate(sections, start=2):
+        screen.choose("rev_step", re.compile(rf"^{number}/{n} · {re.escape(section.id)}\. "))
+        for item in items:
+            screen.radio(f"ans_{sub_id}_{item.id}", screen.tr("rules.answer.meets"))
+            wait_until(lambda: item.id in reviews.get_review(reg, reviewer, sub_id).answers,
+                       message=f"answer to {item.id} not autosaved")
+        screen.settle()
+        if pictures and number == 2:
+            screen.shot("reviewer_answers_the_checklist")
+    summary = reviews.summary(reg, reviewer, sub_id)
+    assert summary.ready and summary.unanswered == []
+    # summary, recommendation (approve is the first choice) and sign-off
+    screen.choose("rev_step", re.compile(rf"^{n}/{n} · "))
+    screen.see(screen.tr("wizard.recommendation"))
+    screen.fill(f"rationale_{sub_id}", "Барлық талап орындалды; мұғалім әр бағаны растайды.")
+    screen.key(f"confirm_sign_{sub_id}").locator("label").click()
+    screen.form_submit(f"signoff_{sub_id}").click()
+    wait_until(lambda: reviews.get_review(reg, reviewer, sub_id).signed, message="review not signed")
+    assert reviews.get_review(reg, reviewer, sub_id).recommendation == "approve"
+    screen.see(screen.tr("rules.recommendation.approve"))
+    if pictures:
+        screen.shot("reviewer_signed_off")
+    screen.logout()
+
+
+def _secretary_decides(screen: Screen, cast: Cast, sub_id: int) -> str:
+    secretary = cast.actor("secretary")
+    reg = cast.wb.registry
+    screen.login("secretary")
+    screen.nav("nav.queue")
+    entry = _queue_entry(screen, sub_id)
+    entry.locator('[data-testid="stDataFrame"]').first.wait_for()  # the reviews side by side
+    screen.shot("secretary_sees_both_reviews")
+    screen.click(f"committee_{sub_id}")
+    wait_until(lambda: subs.get_submission(reg, secretary, sub_id).status is Status.COMMITTEE,
+               message="not sent to the committee")
+    _queue_entry(screen, sub_id)
+    screen.see(screen.tr("sec.decision"))
+    screen.radio(f"outcome_{sub_id}", screen.tr("sec.outcome_approve"))
+    screen.fill(f"rationale_{sub_id}", "Екі сарапшы да мақұлдауды ұсынды; комитет бірауыздан қолдады.")
+    screen.key(f"confirm_{sub_id}").locator("label").click()
+    screen.shot("secretary_records_the_decision")
+    screen.form_submit(f"decision_{sub_id}").click()
+    # signing the PDF takes a few seconds on a busy machine
+    wait_until(lambda: subs.get_submission(reg, secretary, sub_id).status is Status.APPROVED, timeout=90,
+               message="the decision was not recorded")
+    label = reg.one("SELECT id, status FROM labels WHERE submission_id = ?", (sub_id,))
+    assert label["status"] == "active"
+    assert (cast.wb.home.audits / f"{label['id']}.pdf").is_file()
+    entry = _queue_entry(screen, sub_id)
+    entry.get_by_text(screen.tr("status.approved")).first.wait_for()
+    screen.button(f"dl_{sub_id}").wait_for()
+    screen.shot("secretary_decided_label_issued")
+    screen.logout()
+    return label["id"]
+
+
+def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: str, tmp_path) -> None:
+    reg = cast.wb.registry
+    # the registry is the first page; nobody is logged in
+    screen.see(screen.tr("registry.title"))
+    assert screen.key("logout").count() == 0
+    screen.fill("reg_text", "ойлау")  # case-insensitive search by part of the name
+    screen.key("reg_text").locator("input").press("Enter")
+    screen.settle()
+    screen.see(screen.tr("registry.count", n=1))
+    screen.shot("visitor_finds_the_tool")
+    screen.click(f"reg_open_{label_id}")
+    screen.page.get_by_role("heading", name=f"{TOOL} {VERSION}").wait_for()
+    screen.see(screen.tr("pub.label.scope"))
+    screen.shot("visitor_reads_the_label_page")
+
+    with screen.page.expect_download() as download_info:
+        screen.button("reg_pdf").click()
+    pdf_path = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(pdf_path)
+    signed = pdf_path.read_bytes()
+    assert signed == public.label_pdf_file(reg, PUBLIC, label_id)[1]
+
+    screen.nav("nav.verify")
+    screen.see(screen.tr("verify.title"))
+    screen.page.get_by_role("tab", name=screen.tr("pub.verify.tab_pdf")).click()
+    screen.key("verify_pdf").locator('input[type="file"]').set_input_files(str(pdf_path))
+    screen.see(screen.tr("pub.verify.all_ok"), timeout=60_000)
+    answers = screen.main().get_by_text(re.compile(r"^✔ "))
+    assert answers.count() == 3
+    assert screen.main().get_by_text(re.compile(r"^✘ ")).count() == 0
+    screen.shot("visitor_verified_the_pdf")
+
+    # the consent forms, in Russian this time (the sidebar switch keeps the session)
+    screen.choose("lang_select", "Русский")
+    screen.lang = "ru"
+    screen.nav("nav.registry")
+    screen.see(screen.tr("registry.title"))
+    screen.fill("reg_text", TOOL)
+    screen.key("reg_text").locator("input").press("Enter")
+    screen.settle()
+    screen.click(f"reg_open_{label_id}")
+    screen.see(screen.tr("pub.label.scope"))
+    for code in ("ru", "kk"):
+        with screen.page.expect_download() as download_info:
+            screen.button(f"reg_consent_{code}").click()
+        download = download_info.value
+        assert download.suggested_filename == consent.consent_file_name(label_id, code)
+        form = tmp_path / download.suggested_filename
+        download.save_as(form)
+        assert form.read_bytes().startswith(b"%PDF")
+    screen.shot("visitor_downloaded_consent_forms_ru")
+
+
+@pytest.mark.e2e
+def test_vendor_to_committee_to_public_registry(cast, open_screen, tmp_path):
+    staff = open_screen()
+    staff.see(staff.tr("registry.title"))
+    staff.shot("registry_before_login")
+    sub_id = _vendor_submits(staff, cast)
+    _secretary_screens_and_assigns(staff, cast, sub_id)
+    _reviewer_reviews(staff, cast, sub_id, "rev1", pictures=True)
+    _reviewer_reviews(staff, cast, sub_id, "rev2", pictures=False)
+    label_id = _secretary_decides(staff, cast, sub_id)
+
+    visitor = open_screen()  # another browser: a new session, nobody logged in
+    _visitor_finds_verifies_and_downloads(visitor, cast, label_id, tmp_path)
