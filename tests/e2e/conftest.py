@@ -234,9 +234,21 @@ class Screen:
         return self.shots.take(self.page, step)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture
-def open_screen(browser, server: str, shots: Shots) -> Iterator[Callable[..., Screen]]:
-    """Open the app in a new browser context (a new person, a new session)."""
+def open_screen(request, browser, server: str, shots: Shots) -> Iterator[Callable[..., Screen]]:
+    """Open the app in a new browser context (a new person, a new session).
+
+    When the test fails, every open tab is photographed as ``failure_N.png``: the
+    traceback says where, the picture says what the person saw.
+    """
     contexts = []
 
     def _open(lang: str = "kk") -> Screen:
@@ -251,7 +263,11 @@ def open_screen(browser, server: str, shots: Shots) -> Iterator[Callable[..., Sc
         return screen
 
     yield _open
-    for context in contexts:
+    report = getattr(request.node, "rep_call", None)
+    for number, context in enumerate(contexts, start=1):
+        if report is not None and report.failed:
+            for page in context.pages:
+                page.screenshot(path=str(shots.folder / f"failure_{number}.png"))
         context.close()
 
 

@@ -55,6 +55,7 @@ def _submission(sub) -> None:
         _screening(sub)
     if sub.status in (Status.IN_REVIEW, Status.CLARIFICATION, Status.COMMITTEE):
         _assignment(sub)
+    if sub.status in (Status.IN_REVIEW, Status.CLARIFICATION, Status.COMMITTEE, *subs.DECIDED):
         _comparison(sub)
     if sub.status is Status.COMMITTEE:
         _decision_form(sub)
