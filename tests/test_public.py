@@ -140,6 +140,36 @@ def test_text_with_like_wildcards_is_literal(shelf):
     assert public.search_labels(reg, PUBLIC, text="_") == []
 
 
+def test_search_keys_follow_new_labels_and_rollbacks(shelf):
+    reg, _ = shelf
+    assert public.count_labels(reg, PUBLIC, text="жаңа") == 0
+    owner = {"org": 1, "user": 1}
+    add_label(reg, owner, tool="Жаңа құрал")  # issued after the keys were built
+    assert names(public.search_labels(reg, PUBLIC, text="ЖАҢА")) == ["Жаңа құрал"]
+    with pytest.raises(RuntimeError):
+        with reg.transaction():
+            add_label(reg, owner, tool="Уақытша")
+            assert public.count_labels(reg, PUBLIC, text="уақытша") == 1  # seen inside the transaction
+            raise RuntimeError("roll back")
+    assert public.count_labels(reg, PUBLIC, text="уақытша") == 0
+    add_label(reg, owner, tool="Кейінгі")
+    assert names(public.search_labels(reg, PUBLIC, text="кейінгі")) == ["Кейінгі"]
+    assert public.count_labels(reg, PUBLIC) == 8
+
+
+def test_status_changes_show_at_once(shelf):
+    reg, ids = shelf
+    assert public.count_labels(reg, PUBLIC, status="revoked") == 0
+    reg.update("labels", ids["alma"], {"status": "revoked"})
+    assert names(public.search_labels(reg, PUBLIC, status="revoked")) == ["Алма"]
+
+
+def test_grade_filter_does_not_match_a_prefix(shelf):
+    reg, _ = shelf
+    assert public.count_labels(reg, PUBLIC, grade=0) == 0  # not "10"
+    assert {label.tool_name for label in public.search_labels(reg, PUBLIC, grade=11)} == {"ChatTutor"}
+
+
 def test_facets_offer_what_exists(shelf):
     reg, _ = shelf
     f = public.facets(reg, PUBLIC)

@@ -93,7 +93,8 @@ def serve(port: int, demo: bool, headless: bool) -> None:
     env = {**os.environ, ENV_HOME: os.environ.get(ENV_HOME) or str(Path.cwd())}
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
            "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+           "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+           "--browser.serverAddress", "localhost"]  # no external-IP lookup: the network is not ours to use
     raise SystemExit(subprocess.call(cmd, env=env))
 
 

@@ -206,9 +206,9 @@ class Screen:
         self.key(key).get_by_text(option, exact=True).click()
 
     def choose(self, key: str, option: str | re.Pattern) -> None:
-        """Pick an option of a selectbox by the text a person sees."""
-        self.key(key).locator('[data-baseweb="select"]').click()
-        self.page.get_by_role("option").filter(has_text=option).first.click()
+        """Pick an option of a selectbox (a combobox with a listbox) by the text a person sees."""
+        self.key(key).get_by_role("combobox").click()
+        self.page.get_by_role("listbox").get_by_role("option").filter(has_text=option).first.click()
         self.settle()
 
     def nav(self, title_key: str) -> None:

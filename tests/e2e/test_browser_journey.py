@@ -80,11 +80,13 @@ def _vendor_submits(screen: Screen, cast: Cast) -> int:
     return sub_id
 
 
-def _queue_entry(screen: Screen, sub_id: int):
-    """The secretary's expander of a submission, opened (its title changes with the status,
-    and a new title is a new, closed expander)."""
+def _queue_entry(screen: Screen, sub_id: int, status: Status):
+    """The secretary's expander of a submission, opened. Its title ends with the status, so
+    waiting for it also waits for the page to catch up with the database; a new title is a
+    new expander, which starts closed."""
+    title = re.compile(rf"#{sub_id} · {re.escape(TOOL)} .* · {re.escape(screen.tr('status.' + status.value))}$")
     entry = screen.main().locator('[data-testid="stExpander"]').filter(
-        has_text=re.compile(rf"#{sub_id} · {re.escape(TOOL)}")).first
+        has=screen.page.locator("summary").get_by_text(title)).first
     entry.wait_for()
     details = entry.locator("details")
     if details.get_attribute("open") is None:
@@ -97,19 +99,19 @@ def _secretary_screens_and_assigns(screen: Screen, cast: Cast, sub_id: int) -> N
     secretary = cast.actor("secretary")
     screen.login("secretary")
     screen.nav("nav.queue")
-    _queue_entry(screen, sub_id)
+    _queue_entry(screen, sub_id, Status.SUBMITTED)
     screen.shot("secretary_screens")
     screen.click(f"screen_ok_{sub_id}")
     wait_until(lambda: subs.get_submission(cast.wb.registry, secretary, sub_id).status is Status.IN_REVIEW,
                message="screening did not move the submission to review")
     for username in ("rev1", "rev2"):
-        _queue_entry(screen, sub_id)
+        _queue_entry(screen, sub_id, Status.IN_REVIEW)
         screen.choose(f"assign_{sub_id}", cast_name(username))
         screen.click(f"assign_btn_{sub_id}")
         wait_until(lambda: username in {r["username"] for r in subs.assigned_reviewers(cast.wb.registry, secretary,
                                                                                          sub_id)},
                    message=f"{username} was not assigned")
-    entry = _queue_entry(screen, sub_id)
+    entry = _queue_entry(screen, sub_id, Status.IN_REVIEW)
     entry.get_by_text(cast_name("rev2")).first.wait_for()
     screen.shot("secretary_assigned_two_reviewers")
     screen.logout()
@@ -174,13 +176,13 @@ def _secretary_decides(screen: Screen, cast: Cast, sub_id: int) -> str:
     reg = cast.wb.registry
     screen.login("secretary")
     screen.nav("nav.queue")
-    entry = _queue_entry(screen, sub_id)
+    entry = _queue_entry(screen, sub_id, Status.IN_REVIEW)
     entry.locator('[data-testid="stDataFrame"]').first.wait_for()  # the reviews side by side
     screen.shot("secretary_sees_both_reviews")
     screen.click(f"committee_{sub_id}")
     wait_until(lambda: subs.get_submission(reg, secretary, sub_id).status is Status.COMMITTEE,
                message="not sent to the committee")
-    _queue_entry(screen, sub_id)
+    _queue_entry(screen, sub_id, Status.COMMITTEE)
     screen.see(screen.tr("sec.decision"))
     screen.radio(f"outcome_{sub_id}", screen.tr("sec.outcome_approve"))
     screen.fill(f"rationale_{sub_id}", "Екі сарапшы да мақұлдауды ұсынды; комитет бірауыздан қолдады.")
@@ -193,8 +195,7 @@ def _secretary_decides(screen: Screen, cast: Cast, sub_id: int) -> str:
     label = reg.one("SELECT id, status FROM labels WHERE submission_id = ?", (sub_id,))
     assert label["status"] == "active"
     assert (cast.wb.home.audits / f"{label['id']}.pdf").is_file()
-    entry = _queue_entry(screen, sub_id)
-    entry.get_by_text(screen.tr("status.approved")).first.wait_for()
+    _queue_entry(screen, sub_id, Status.APPROVED)
     screen.button(f"dl_{sub_id}").wait_for()
     screen.shot("secretary_decided_label_issued")
     screen.logout()

@@ -21,7 +21,7 @@ def _answers(result: labels.Verification) -> None:
     else:
         st.error(tr("pub.verify.not_ok"), icon="⚠️")
     if result.label_id and result.label_status:
-        st.markdown(f"[{tr('pub.verify.open_label', id=result.label_id)}](registry?label={result.label_id})")
+        st.markdown(f"[{tr('pub.verify.open_label', id=result.label_id)}](./?label={result.label_id})")
 
 
 def render() -> None:
