@@ -48,13 +48,16 @@ def _pages() -> dict[str, list[st.Page]]:
         st.Page(PAGES / "registry.py", title=tr("nav.registry"), icon=":material/search:", url_path="registry", default=True),
         st.Page(PAGES / "verify.py", title=tr("nav.verify"), icon=":material/verified:", url_path="verify"),
         st.Page(PAGES / "complaint.py", title=tr("nav.complaint"), icon=":material/feedback:", url_path="complaint"),
+        st.Page(PAGES / "dashboard.py", title=tr("pub.dash.title"), icon=":material/monitoring:", url_path="dashboard"),
     ]
     role = actor().role
     work: list[st.Page] = {
         Role.PUBLIC: [st.Page(PAGES / "login.py", title=tr("nav.login"), icon=":material/login:", url_path="login")],
         Role.VENDOR: [st.Page(PAGES / "vendor.py", title=tr("nav.my_submissions"), icon=":material/inventory_2:", url_path="submissions")],
         Role.REVIEWER: [st.Page(PAGES / "reviewer.py", title=tr("nav.assignments"), icon=":material/rate_review:", url_path="assignments")],
-        Role.SECRETARY: [st.Page(PAGES / "secretary.py", title=tr("nav.queue"), icon=":material/gavel:", url_path="queue")],
+        Role.SECRETARY: [st.Page(PAGES / "secretary.py", title=tr("nav.queue"), icon=":material/gavel:", url_path="queue"),
+                         st.Page(PAGES / "complaints_queue.py", title=tr("pub.queue.title"), icon=":material/report:",
+                                 url_path="complaints")],
         Role.ADMIN: [st.Page(PAGES / "admin.py", title=tr("nav.users"), icon=":material/group:", url_path="users")],
     }[role]
     return {tr("nav.section_public"): public, tr("nav.section_work"): work}

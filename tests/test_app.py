@@ -15,12 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "streamlit_app.py")
 
 #: role -> the pages that role sees (public pages are seen by everyone)
-PUBLIC_PAGES = ["registry", "verify", "complaint"]
+PUBLIC_PAGES = ["registry", "verify", "complaint", "dashboard"]
 ROLE_PAGES = {
     Role.PUBLIC: ["login"],
     Role.VENDOR: ["vendor"],
     Role.REVIEWER: ["reviewer"],
-    Role.SECRETARY: ["secretary"],
+    Role.SECRETARY: ["secretary", "complaints_queue"],
     Role.ADMIN: ["admin"],
 }
 DEMO_LOGIN = {Role.VENDOR: "vendor1", Role.REVIEWER: "reviewer1", Role.SECRETARY: "secretary", Role.ADMIN: "admin"}

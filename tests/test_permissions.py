@@ -6,7 +6,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import decisions, fairness_runs, labels
+from workbench import complaints, decisions, fairness_runs, labels
 from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
 from workbench import admin, auth, public, reviews, submissions as subs
@@ -51,6 +51,7 @@ CALLS = {
         SimpleNamespace(registry=c["reg"], keys=KeyStore(c["store"].root)), a, c["review"],
         decisions.DecisionInput(outcome="approve", votes=[decisions.Vote(member="m", vote="for")], rationale="r")),
     "label.manage": lambda c, a: labels.change_label(c["reg"], a, "KZ-AIS-2026-000001", "suspend", "reason"),
+    "complaint.handle": lambda c, a: complaints.list_complaints(c["reg"], a),
     "keys.manage": lambda c, a: admin.key_info(KeyStore(c["store"].root), a),
     "label.view": lambda c, a: public.get_label(c["reg"], a, "KZ-AIS-2026-000001"),
     "complaint.file": lambda c, a: public.file_complaint(c["reg"], a, body="text", source=str(a.role),

@@ -176,6 +176,9 @@ def test_facets_offer_what_exists(shelf):
     assert f.grades == [1, 5, 6, 8, 9, 10, 11]
     assert "Mathematics" in f.subjects and "reading" in f.subjects
     assert f.vendors == ["BilimTech ЖШС", "Oqu AI", "Zeta"]
+    add_label(reg, {"org": 1, "user": 1}, tool="Жаңа", vendor="Әл-Фараби LLP", grades=(12,), subjects=("физика",))
+    f = public.facets(reg, PUBLIC)  # a new label refreshes the cached choices
+    assert f.vendors[-1] == "Әл-Фараби LLP" and f.grades[-1] == 12 and "физика" in f.subjects
 
 
 def test_grade_span_reads_as_ranges():
@@ -236,7 +239,10 @@ def test_version_history_and_status_reasons(committee):
                         today=TODAY)
     suspended = public.label_page(reg, PUBLIC, second.label_id, today=TODAY)
     assert "Complaint about Kazakh answers" in suspended.status_line("en")
+    assert "left" not in suspended.validity_line("en")  # no countdown for a label not in force
+    labels.change_label(reg, committee.secretary, second.label_id, "reinstate", "Re-review done", today=TODAY)
     expired = public.label_page(reg, PUBLIC, second.label_id, today=dt.date(2030, 1, 1))
+    assert expired.label.status == "expired"
     assert expired.days_left < 0 and "ended" in expired.validity_line("en")
 
 

@@ -230,7 +230,10 @@ def keys_import(p12: Path, password: str) -> None:
 
 from .fairness.cli import audit_command  # noqa: E402  (defined in the engine's package)
 
+from .opendata import export_command  # noqa: E402
+
 cli.add_command(audit_command, "audit")
+cli.add_command(export_command, "export")
 
 
 def main() -> None:  # pragma: no cover

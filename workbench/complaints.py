@@ -4,7 +4,7 @@ Outcomes are a table (``OUTCOMES``): dismissing closes the complaint; a re-revie
 and records on the label that the committee will look again; a suspension closes it and
 suspends the label through ``labels.change_label`` in the same transaction, so a
 complaint is never marked "suspension" while its label stays active. Every resolution is
-an event in the hash-chained log. The secretary acts under the existing ``label.manage``
+an event in the hash-chained log. The secretary acts under ``complaint.handle``
 permission (the same person issues, suspends and revokes labels).
 """
 
@@ -26,7 +26,7 @@ ALREADY_RESOLVED = "pub.complaint.already_resolved"
 NEED_LABEL = "pub.complaint.need_label"
 
 #: The permission under which the secretary handles complaints.
-ACTION = "label.manage"
+ACTION = "complaint.handle"
 
 #: outcome -> (needs a label, label action or None). Adding an outcome is a row here.
 OUTCOMES: dict[str, tuple[bool, str | None]] = {

@@ -167,6 +167,9 @@ def record_decision(wb, actor: Actor, submission_id: int, decision: DecisionInpu
     to = next_status(sub.status, decision.outcome)
     blocking, summaries = _blocking_items(reg, actor, sub)
     _validate(sub, decision, blocking)
+    # The decision's date is the meeting's (given for decisions entered after the meeting);
+    # when and by whom it was recorded is in the event log.
+    decided_at = now_iso() if today is None else dt.datetime.combine(today, dt.time(12), dt.timezone.utc).isoformat()
     today = today or utcnow().date()
     lang = normalise_language(decision.lang)
     conditions = [c.strip() for c in decision.conditions if c.strip()]
@@ -178,7 +181,7 @@ def record_decision(wb, actor: Actor, submission_id: int, decision: DecisionInpu
             "votes": json.dumps([v.model_dump() for v in decision.votes], ensure_ascii=False),
             "dissent": json.dumps(dissent, ensure_ascii=False), "conditions": json.dumps(conditions, ensure_ascii=False),
             "scope": decision.scope.model_dump_json(), "rationale": decision.rationale.strip(),
-            "decided_by": actor.user_id, "decided_at": now_iso(), "evidence": json.dumps(evidence)})
+            "decided_by": actor.user_id, "decided_at": decided_at, "evidence": json.dumps(evidence)})
         reg.update("submissions", sub.id, {"status": to.value, "updated_at": now_iso()})
         reg.record(actor, "decision.recorded", "submission", sub.id,
                    {"decision_id": decision_id, "outcome": decision.outcome, "from": sub.status.value, "to": to.value,
@@ -204,7 +207,7 @@ def record_decision(wb, actor: Actor, submission_id: int, decision: DecisionInpu
                        {"decision_id": decision_id, "file": file_name, "sha256": pdf_sha})
             _checkpoint("pdf_written")
     write_audit_files(wb)
-    return DecisionRecord(id=decision_id, submission_id=sub.id, outcome=decision.outcome, decided_at=now_iso(),
+    return DecisionRecord(id=decision_id, submission_id=sub.id, outcome=decision.outcome, decided_at=decided_at,
                           label_id=label["id"] if label else None, pdf_sha256=pdf_sha, file_name=file_name)
 
 

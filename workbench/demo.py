@@ -119,6 +119,10 @@ def _decide(wb: Workbench, secretary, sub_id: int, plan: dict) -> None:
     if plan.get("dissent"):
         votes.append(decisions.Vote(member=COMMITTEE[4], vote="against", reason=plan["dissent"]))
     day = dt.date.fromisoformat(plan["decided"])
+    # Demo history: the tool was submitted some weeks before the meeting that decided it.
+    submitted = dt.datetime.combine(day - dt.timedelta(days=plan.get("days_in_review", 45)), dt.time(9),
+                                    dt.timezone.utc)
+    wb.registry.update("submissions", sub_id, {"submitted_at": submitted.isoformat()})
     record = decisions.record_decision(wb, secretary, sub_id, decisions.DecisionInput(
         outcome=plan["outcome"], votes=votes, conditions=plan.get("conditions", []),
         scope=decisions.Scope(**plan["scope"]), rationale="Decided at the committee meeting after both reviews.",

@@ -188,15 +188,7 @@ def _dump(value) -> bytes:
 # -- signing and checking ---------------------------------------------------------------------
 
 def _sign_detached(keystore, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.serialization import pkcs7
-
-    key, cert, chain = keystore._load_signing_material()  # the KeyStore's own loader (passphrase, errors)
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
-    for extra in chain:
-        builder = builder.add_certificate(extra)
-    return builder.sign(serialization.Encoding.DER,
-                        [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
+    return keystore.sign_detached(data)
 
 
 def _check_signature(data: bytes, signature: bytes, keystore) -> tuple[bool, bool, str | None]:

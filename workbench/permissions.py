@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "committee.open": frozenset({S}),
     "decision.record": frozenset({S}),
     "label.manage": frozenset({S}),
+    "complaint.handle": frozenset({S}),
     "keys.manage": frozenset({S, A}),
     "log.verify": frozenset({S, A}),
     # admin

@@ -275,15 +275,23 @@ class Facets(BaseModel):
 
 
 def facets(reg: Registry, actor: Actor) -> Facets:
-    """Distinct subjects, grades and vendors found in the labels' scopes."""
+    """Distinct subjects, grades and vendors found in the labels' scopes.
+
+    Kept per connection until a label is added: a label's scope and vendor never change.
+    """
     require(actor, "registry.search")
-    _functions(reg)
-    subjects = reg.query("SELECT DISTINCT j.value AS v FROM labels, json_each(labels.scope, '$.subjects') j "
-                         "ORDER BY wb_sortkey(j.value)")
+    _prepare(reg)
+    count = reg.one("SELECT count(*) AS n FROM labels")["n"]
+    cached = getattr(reg, "_pub_facets", None)
+    if cached is not None and cached[0] == count:
+        return cached[1]
+    subjects = reg.query("SELECT DISTINCT j.value AS v FROM labels, json_each(labels.scope, '$.subjects') j")
     grades = reg.query("SELECT DISTINCT j.value AS v FROM labels, json_each(labels.scope, '$.grades') j ORDER BY 1")
-    vendors = reg.query("SELECT DISTINCT vendor AS v FROM labels ORDER BY wb_sortkey(vendor)")
-    return Facets(subjects=[r["v"] for r in subjects], grades=[int(r["v"]) for r in grades],
-                  vendors=[r["v"] for r in vendors])
+    vendors = reg.query("SELECT DISTINCT vendor AS v FROM labels")
+    result = Facets(subjects=sorted((r["v"] for r in subjects), key=sort_key), grades=[int(r["v"]) for r in grades],
+                    vendors=sorted((r["v"] for r in vendors), key=sort_key))
+    reg._pub_facets = (count, result)  # type: ignore[attr-defined]
+    return result
 
 
 def get_label(reg: Registry, actor: Actor, label_id: str, today: dt.date | None = None) -> LabelView:
@@ -351,6 +359,9 @@ class LabelPage(BaseModel):
     def validity_line(self, lang: str) -> str:
         """Valid from and until, with the days left or how long ago it ended."""
         start, end = format_date(self.label.valid_from, lang), format_date(self.label.valid_until, lang)
+        if self.label.status in ("suspended", "revoked", "superseded"):
+            # Counting days left would suggest a label that is not in force still is.
+            return t("pub.validity.range", lang, start=start, end=end)
         if self.days_left >= 0:
             return t("pub.validity.left", lang, start=start, end=end, days=format_number(self.days_left, lang))
         return t("pub.validity.ended", lang, start=start, end=end)

@@ -439,6 +439,18 @@ class KeyStore:
         cert, chain = self._load_certs(folder)
         return key, cert, chain
 
+    def sign_detached(self, data: bytes) -> bytes:
+        """A detached CMS (PKCS#7) signature over ``data`` with the committee's key (DER),
+        for files that are not PDFs, such as the open-data export."""
+        from cryptography.hazmat.primitives.serialization import pkcs7
+
+        key, cert, chain = self._load_signing_material()
+        builder = pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
+        for extra in chain:
+            builder = builder.add_certificate(extra)
+        return builder.sign(serialization.Encoding.DER,
+                            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
+
     def sign_pdf(self, pdf: bytes, *, reason: str, location: str = "Astana") -> bytes:
         """Sign a PDF with the committee's key (PAdES B-B, ``ETSI.CAdES.detached``).
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
 
 from workbench import auth, submissions
 from workbench.i18n import t
@@ -124,8 +125,6 @@ def browser():
     """Debian's chromium (no browser download: ``playwright install`` is never needed)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield instance
@@ -138,6 +137,7 @@ class Shots:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.count = 0
+        self.started = time.monotonic()
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.png"):  # a previous run's pictures would mislead
             old.unlink()
@@ -146,6 +146,8 @@ class Shots:
         self.count += 1
         path = self.folder / f"{self.count:02d}_{step}.png"
         page.screenshot(path=str(path))
+        # Shown with -s or beside a failure: where the journey's time goes.
+        print(f"{path.name}: {time.monotonic() - self.started:.1f} s")
         return path
 
 
@@ -172,7 +174,9 @@ class Screen:
 
     # --- finding things -------------------------------------------------------------
     def key(self, key: str):
-        return self.page.locator(f".st-key-{key}")
+        # Streamlit turns every character of a key outside [A-Za-z0-9_-] into "-" in the
+        # class name (checklist item keys such as ``ans_1_P1.4`` contain dots).
+        return self.page.locator(f".st-key-{re.sub(r'[^A-Za-z0-9_-]', '-', key)}")
 
     def button(self, key: str):
         return self.key(key).locator("button")
@@ -206,9 +210,23 @@ class Screen:
         self.key(key).get_by_text(option, exact=True).click()
 
     def choose(self, key: str, option: str | re.Pattern) -> None:
-        """Pick an option of a selectbox (a combobox with a listbox) by the text a person sees."""
-        self.key(key).get_by_role("combobox").click()
-        self.page.get_by_role("listbox").get_by_role("option").filter(has_text=option).first.click()
+        """Pick an option of a selectbox by the text a person sees.
+
+        The selectbox is a combobox that filters its list by the typed text; clicking its
+        input would filter by the current value, so the "open" button is used instead.
+        """
+        wanted = self.page.get_by_role("listbox").get_by_role("option").filter(has_text=option).first
+        for attempt in range(3):
+            self.key(key).locator('button[aria-haspopup="listbox"]').click()
+            try:
+                wanted.click(timeout=5_000)
+                break
+            except PlaywrightTimeout:
+                # A rerun still in flight redraws the selectbox and closes its list: retry.
+                if attempt == 2:
+                    raise
+                self.page.keyboard.press("Escape")
+                self.settle()
         self.settle()
 
     def nav(self, title_key: str) -> None:
@@ -229,8 +247,11 @@ class Screen:
         self.page.locator('[data-testid="stSidebarNav"]').get_by_role(
             "link", name=self.tr("nav.login")).wait_for(timeout=STEP_TIMEOUT_MS)
 
-    def shot(self, step: str) -> Path:
+    def shot(self, step: str, focus=None) -> Path:
+        """Photograph the tab, with ``focus`` (a locator) scrolled into view if given."""
         self.settle()
+        if focus is not None:
+            focus.scroll_into_view_if_needed()
         return self.shots.take(self.page, step)
 
 

@@ -19,13 +19,22 @@ def _csv(df, name: str) -> None:
                        mime="text/csv", key=f"dash_csv_{name}", on_click="ignore", icon=":material/download:")
 
 
+#: fixed colours per code, so "high" is the same red in every chart and language
+PALETTE = {
+    "tier": (mon.TIER_ORDER, "tier.", ["#B3261E", "#E8B100", "#1E7B34"]),
+    "outcome": (mon.OUTCOME_ORDER, "pub.outcome.", ["#1E7B34", "#8FBF5A", "#B3261E", "#8A8F98"]),
+}
+
+
 def _bar(df, name: str, x: str, y: str, colour: str) -> None:
     lg = lang()
     data = mon.table(df, name, lg, rename=False)
+    codes, prefix, colours = PALETTE[colour]
+    scale = alt.Scale(domain=[tr(prefix + c) for c in codes], range=colours)
     chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X(f"{x}:O", title=mon.column_title(x, lg)),
-        y=alt.Y(f"sum({y}):Q", title=mon.column_title(y, lg)),
-        color=alt.Color(f"{colour}:N", title=mon.column_title(colour, lg)),
+        x=alt.X(f"{x}:O", title=mon.column_title(x, lg), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(f"sum({y}):Q", title=mon.column_title(y, lg), axis=alt.Axis(format="d", tickMinStep=1)),
+        color=alt.Color(f"{colour}:N", title=mon.column_title(colour, lg), scale=scale, sort=scale.domain),
         tooltip=[alt.Tooltip(f"{x}:O", title=mon.column_title(x, lg)),
                  alt.Tooltip(f"{colour}:N", title=mon.column_title(colour, lg)),
                  alt.Tooltip(f"{y}:Q", title=mon.column_title(y, lg))],

@@ -17,9 +17,9 @@ def _answers(result: labels.Verification) -> None:
     for line in result.explain(lang()):  # each line already starts with ✔ or ✘
         st.markdown(line)
     if result.ok:
-        st.success(tr("pub.verify.all_ok"), icon="✅")
+        st.success(tr("pub.verify.all_ok"), icon=":material/verified:")
     else:
-        st.error(tr("pub.verify.not_ok"), icon="⚠️")
+        st.error(tr("pub.verify.not_ok"), icon=":material/gpp_bad:")
     if result.label_id and result.label_status:
         st.markdown(f"[{tr('pub.verify.open_label', id=result.label_id)}](./?label={result.label_id})")
 
