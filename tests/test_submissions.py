@@ -216,3 +216,22 @@ def test_annex_viii_mapping_names_real_dossier_fields():
     fields = set(Dossier.model_fields) | {"status"}
     assert set(ANNEX_VIII_A) <= fields
     assert {"tool_name", "intended_purpose", "contact_person"} <= set(ANNEX_VIII_A)
+
+
+def test_vendor_history_shows_the_lifecycle_not_the_reviewers_drafts(reg, people, dossier):
+    from workbench import reviews
+
+    sub = subs.create_submission(reg, people.vendor_a, dossier)
+    subs.submit(reg, people.vendor_a, sub.id)
+    subs.screen(reg, people.secretary, sub.id, complete=True)
+    subs.assign_reviewer(reg, people.secretary, sub.id, people.reviewer1.user_id)
+    subs.declare_conflict(reg, people.reviewer1, sub.id, has_conflict=False)
+    reviews.start_review(reg, people.reviewer1, sub.id)
+    vendor_view = [e.action for e in subs.history(reg, people.vendor_a, sub.id)]
+    assert vendor_view == ["submission.created", "submission.submitted", "submission.screen_complete"]
+    secretary_view = [e.action for e in subs.history(reg, people.secretary, sub.id)]
+    assert "review.started" in secretary_view and "conflict.declared" in secretary_view
+    from workbench.errors import NotFound
+
+    with pytest.raises(NotFound):
+        subs.history(reg, people.vendor_b, sub.id)

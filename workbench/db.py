@@ -345,6 +345,11 @@ class Registry:
                 if outer:
                     self.conn.execute("COMMIT")
 
+    def locked(self) -> threading.RLock:
+        """The connection's lock, for a caller that runs several statements as one step
+        (``with reg.locked(): ...``). Re-entrant, so it nests with ``transaction()``."""
+        return self._lock
+
     # -- small query helpers --------------------------------------------------------------
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:

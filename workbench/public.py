@@ -111,7 +111,7 @@ def _search_keys(row: dict) -> tuple:
 def _prepare(reg: Registry) -> None:
     """Make sure every label has its row of search keys on this connection."""
     _functions(reg)
-    with reg._lock:  # the Registry's own lock: one statement sequence at a time per connection
+    with reg.locked():  # one statement sequence at a time per connection
         counts = reg.conn.execute("SELECT (SELECT count(*) FROM labels), (SELECT count(*) FROM temp.pub_label_keys)"
                                   ).fetchone()
         if counts[0] == counts[1]:

@@ -284,6 +284,19 @@ def version_chain(reg: Registry, actor: Actor, submission_id: int) -> list[Submi
     return chain
 
 
+#: Events a vendor sees in its submission's history: the lifecycle, not reviewers' drafts.
+VENDOR_HISTORY = ("submission.", "attachment.added", "decision.recorded", "audit_pdf.signed")
+
+
+def history(reg: Registry, actor: Actor, submission_id: int) -> list:
+    """The submission's events, oldest first; a vendor sees the lifecycle events only."""
+    get_submission(reg, actor, submission_id)
+    events = reg.events("submission", submission_id)
+    if actor.role is Role.VENDOR:
+        events = [e for e in events if e.action.startswith(VENDOR_HISTORY)]
+    return events
+
+
 # -- secretary: screening and assignment ------------------------------------------------------
 
 def _transition(reg: Registry, actor: Actor, sub: Submission, action: str, payload: dict | None = None) -> Submission:

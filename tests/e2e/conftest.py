@@ -1,4 +1,5 @@
-"""Fixtures for the end-to-end tests: a fresh workbench home with people in it, the real
+"""Fixtures for the end-to-end tests: a fresh workbench home with people in it (built on
+the ``home`` fixture of ``tests/conftest.py``, which also sets the key passphrase), the real
 Streamlit server on a free port, Debian's chromium driven by Playwright, and a small
 helper that speaks Streamlit's DOM (widgets are found by their ``key=``).
 
@@ -16,15 +17,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from workbench import auth, submissions
-from workbench.i18n import t
+from workbench.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, t
 from workbench.models import SYSTEM, Role, make_bin
 from workbench.services import Workbench
 
@@ -51,11 +52,9 @@ ORGANISATION = "«Білім Тех» ЖШС"
 
 @dataclass
 class Cast:
-    """The prepared workbench the server runs on, and the people in it."""
+    """The prepared workbench the server runs on (the people are in ``PEOPLE``)."""
 
     wb: Workbench
-    org_id: int
-    user_ids: dict[str, int] = field(default_factory=dict)
 
     def actor(self, username: str):
         """The person as the service layer sees them (to check state after a step)."""
@@ -69,12 +68,10 @@ def cast(home: Path) -> Iterator[Cast]:
     wb = Workbench.open(home)
     wb.keys.ensure_demo()
     org = submissions.create_organisation(wb.registry, SYSTEM, name=ORGANISATION, bin=make_bin("40000000001"))
-    people = Cast(wb=wb, org_id=org.id)
     for username, (role, name) in PEOPLE.items():
-        user = auth.create_user(wb.registry, SYSTEM, username=username, password=PASSWORD, role=role,
-                                display_name=name, org_id=org.id if role is Role.VENDOR else None)
-        people.user_ids[username] = user.id
-    yield people
+        auth.create_user(wb.registry, SYSTEM, username=username, password=PASSWORD, role=role,
+                         display_name=name, org_id=org.id if role is Role.VENDOR else None)
+    yield Cast(wb=wb)
     wb.close()
 
 
@@ -93,8 +90,12 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture
-def server(cast: Cast, tmp_path: Path) -> Iterator[str]:
-    """The app, served by ``streamlit run`` over the prepared home; yields its base URL."""
+def server(request, cast: Cast, tmp_path: Path) -> Iterator[str]:
+    """The app, served by ``streamlit run`` over the prepared home; yields its base URL.
+
+    The server's output goes to ``streamlit.log`` in the test's temporary folder and is
+    printed when the test fails (a traceback in the app shows there first).
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "streamlit.log"
@@ -111,6 +112,9 @@ def server(cast: Cast, tmp_path: Path) -> Iterator[str]:
                 pytest.fail(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.2)
         yield url
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(f"--- {log_path} ---\n{log_path.read_text(errors='replace')[-5000:]}")
     finally:
         process.terminate()
         try:
@@ -164,7 +168,7 @@ class Screen:
     Everything a person reads is compared with the catalogue text in ``lang``.
     """
 
-    def __init__(self, page, shots: Shots, lang: str = "kk") -> None:
+    def __init__(self, page, shots: Shots, lang: str = DEFAULT_LANGUAGE) -> None:
         self.page = page
         self.shots = shots
         self.lang = lang
@@ -195,9 +199,15 @@ class Screen:
 
     # --- doing things ---------------------------------------------------------------
     def settle(self) -> None:
-        """Wait for the script run a click started to finish (the "running" widget goes)."""
+        """Wait for the script run a click started to finish.
+
+        The short pause lets the run begin; then neither the "running" indicator nor any
+        element still waiting to be redrawn may be on the page.
+        """
         self.page.wait_for_timeout(150)
         self.page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=STEP_TIMEOUT_MS)
+        # During a rerun the elements not yet redrawn carry data-stale="true".
+        self.page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')", timeout=STEP_TIMEOUT_MS)
 
     def click(self, key: str) -> None:
         self.button(key).click()
@@ -209,25 +219,26 @@ class Screen:
     def radio(self, key: str, option: str) -> None:
         self.key(key).get_by_text(option, exact=True).click()
 
-    def choose(self, key: str, option: str | re.Pattern) -> None:
-        """Pick an option of a selectbox by the text a person sees.
+    def choose(self, key: str, typed: str, option: re.Pattern | None = None) -> None:
+        """Pick an option of a selectbox as a person with a keyboard does: type part of
+        its text, then click the matching entry of the filtered list.
 
-        The selectbox is a combobox that filters its list by the typed text; clicking its
-        input would filter by the current value, so the "open" button is used instead.
+        The selectbox is a combobox that filters its list by the typed text (clicking its
+        arrow a second time does not reliably reopen the list). ``option`` narrows the
+        filtered entries when the typed text is part of several ("1/13" and "11/13").
         """
-        wanted = self.page.get_by_role("listbox").get_by_role("option").filter(has_text=option).first
-        for attempt in range(3):
-            self.key(key).locator('button[aria-haspopup="listbox"]').click()
-            try:
-                wanted.click(timeout=5_000)
-                break
-            except PlaywrightTimeout:
-                # A rerun still in flight redraws the selectbox and closes its list: retry.
-                if attempt == 2:
-                    raise
-                self.page.keyboard.press("Escape")
-                self.settle()
+        box = self.key(key).get_by_role("combobox")
+        box.click()
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.type(typed)
+        entries = self.page.get_by_role("listbox").get_by_role("option")
+        entries.filter(has_text=option or typed).first.click()
         self.settle()
+
+    def switch_language(self, code: str) -> None:
+        """Change the app's language with the sidebar switch (the session keeps it)."""
+        self.choose("lang_select", LANGUAGE_NAMES[code])
+        self.lang = code
 
     def nav(self, title_key: str) -> None:
         """Follow a sidebar link (a page of ``st.navigation``) by its translated title."""
@@ -272,13 +283,13 @@ def open_screen(request, browser, server: str, shots: Shots) -> Iterator[Callabl
     """
     contexts = []
 
-    def _open(lang: str = "kk") -> Screen:
+    def _open() -> Screen:
         context = browser.new_context(viewport=VIEWPORT, locale="kk-KZ", accept_downloads=True)
         context.set_default_timeout(STEP_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         page.goto(server)
-        screen = Screen(page, shots, lang)
+        screen = Screen(page, shots)  # Kazakh, the default language
         screen.page.locator('[data-testid="stSidebarNav"]').wait_for()
         screen.settle()
         return screen

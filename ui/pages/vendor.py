@@ -19,6 +19,14 @@ SINGLE = {"deployment": DEPLOYMENTS, "model_type": MODEL_TYPES, "decision_mode":
 OPTION_GROUP = {"users": "user_group", "interface_languages": "lang", "content_languages": "lang",
                 "data_categories": "data_cat", "deployment": "deployment", "model_type": "model_type",
                 "decision_mode": "decision_mode"}
+HISTORY_KEYS = {
+    "submission.created": "vendor.event_created", "submission.draft_saved": "vendor.event_saved",
+    "submission.submitted": "vendor.event_submitted", "submission.screen_complete": "vendor.event_screened",
+    "submission.screen_return": "vendor.event_returned", "submission.ask": "vendor.event_question",
+    "submission.answer": "vendor.event_answer", "submission.to_committee": "vendor.event_committee",
+    "attachment.added": "vendor.event_file", "decision.recorded": "vendor.event_decision",
+    "audit_pdf.signed": "vendor.event_pdf",
+}
 UPLOAD_LABELS = {"document": "vendor.upload_document", "outputs": "vendor.upload_outputs"}
 STEPS = [name for name, _ in DOSSIER_STEPS] + ["files", "review"]
 
@@ -61,6 +69,9 @@ def _submission(sub: Submission) -> None:
     st.caption(f"#{sub.id} · {status_label(sub.status.value)}")
     done = completeness(sub.dossier)
     st.progress(done, text=tr("vendor.complete", pct=format_percent(done, lang(), 0)))
+    with st.expander(tr("vendor.history")):
+        for event in subs.history(workbench().registry, actor(), sub.id):
+            st.caption(f"{format_date(event.ts, lang())} · {tr(HISTORY_KEYS.get(event.action, 'vendor.event_other'))}")
     editable = sub.status in subs.EDITABLE
     if sub.status is Status.RETURNED or sub.status is Status.CLARIFICATION or subs.thread(workbench().registry, actor(), sub.id):
         _thread(sub)
@@ -132,8 +143,9 @@ def _files(sub: Submission) -> None:
         from workbench import reader
 
         with friendly():
-            head = reader.read_table(wb.store.path(outputs[-1].sha256))
+            head, info = reader.read_table_info(wb.store.path(outputs[-1].sha256))
             st.markdown(f"**{tr('vendor.preview', name=outputs[-1].original_name)}**")
+            st.caption(info.describe(lang()))
             st.dataframe(reader.preview(head), hide_index=True)
 
 
