@@ -189,3 +189,25 @@ def test_secretary_decides_in_the_app(wb):
     assert sub.status is Status.APPROVED
     label = wb.registry.one("SELECT id, status FROM labels WHERE submission_id = ?", (sub_id,))
     assert label["status"] == "active" and (wb.home.audits / f"{label['id']}.pdf").is_file()
+
+
+def test_vendor_appeals_and_secretary_orders_a_re_review(wb):
+    vendor, secretary = who(wb, "vendor"), who(wb, "secretary")
+    sub = subs.create_submission(wb.registry, vendor, COMPLETE_DOSSIER)
+    subs.submit(wb.registry, vendor, sub.id)
+    wb.registry.update("submissions", sub.id, {"status": Status.REJECTED.value})  # decided earlier
+    at = app_as(wb, "vendor", "vendor", "ru")
+    button(at, f"open_{sub.id}").click().run()
+    at.text_area(key=f"appeal_{sub.id}").input("Оценка справедливости основана на неполных данных.")
+    at.checkbox(key=f"appeal_ok_{sub.id}").check().run()
+    button(at, f"appeal_btn_{sub.id}").click().run()
+    assert not at.exception
+    assert subs.get_submission(wb.registry, vendor, sub.id).status is Status.APPEAL
+    sec = app_as(wb, "secretary", "secretary", "kk")
+    sec.text_area(key=f"appeal_note_{sub.id}").input("Қайта қаралады.")
+    sec.checkbox(key=f"appeal_sure_{sub.id}").check().run()
+    button(sec, f"sec.appeal_re_review_{sub.id}").click().run()
+    assert not sec.exception
+    appeal = subs.open_appeal(wb.registry, secretary, sub.id)
+    assert appeal.outcome == "re_review"
+    assert subs.get_submission(wb.registry, secretary, appeal.re_review_id).status is Status.IN_REVIEW

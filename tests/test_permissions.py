@@ -66,6 +66,8 @@ CALLS = {
     "submission.new_version": lambda c, a: subs.new_version(c["reg"], a, c["review"], tool_version="2"),
     "attachment.upload": lambda c, a: subs.add_attachment(c["reg"], a, c["draft"], CSV, "x.csv",
                                                           purpose="outputs", store=c["store"]),
+    "submission.appeal": lambda c, a: subs.appeal(c["reg"], a, c["review"], "We contest it"),
+    "appeal.decide": lambda c, a: subs.decide_appeal(c["reg"], a, c["review"], re_review=False, note="n"),
     "clarification.answer": lambda c, a: subs.answer_clarification(c["reg"], a, c["review"], "answer"),
     "submission.list": lambda c, a: subs.list_submissions(c["reg"], a),
     "submission.view": lambda c, a: subs.get_submission(c["reg"], a, c["review"]),

@@ -235,3 +235,45 @@ def test_vendor_history_shows_the_lifecycle_not_the_reviewers_drafts(reg, people
 
     with pytest.raises(NotFound):
         subs.history(reg, people.vendor_b, sub.id)
+
+
+def _decided(reg, people, dossier, status=Status.REJECTED):
+    sub = subs.create_submission(reg, people.vendor_a, dossier)
+    subs.submit(reg, people.vendor_a, sub.id)
+    reg.update("submissions", sub.id, {"status": status.value})  # decided (decisions are tested apart)
+    return sub.id
+
+
+def test_appeal_dismissed_keeps_the_decision(reg, people, dossier):
+    sub_id = _decided(reg, people, dossier)
+    with pytest.raises(WorkbenchError) as exc:
+        subs.appeal(reg, people.vendor_a, sub_id, "  ")
+    assert exc.value.key == subs.NEED_APPEAL_REASON
+    filed = subs.appeal(reg, people.vendor_a, sub_id, "The fairness data were misread.")
+    assert filed.from_status == "rejected"
+    assert subs.get_submission(reg, people.vendor_a, sub_id).status is Status.APPEAL
+    with pytest.raises(WorkbenchError):
+        subs.appeal(reg, people.vendor_a, sub_id, "again")  # one open appeal at a time
+    done = subs.decide_appeal(reg, people.secretary, sub_id, re_review=False, note="The data were read correctly.")
+    assert (done.outcome, done.re_review_id) == ("dismissed", None)
+    assert subs.get_submission(reg, people.vendor_a, sub_id).status is Status.REJECTED
+
+
+def test_appeal_re_review_opens_a_linked_submission_in_review(reg, people, dossier, tmp_path):
+    store = FileStore(tmp_path)
+    sub = subs.create_submission(reg, people.vendor_a, dossier)
+    subs.add_attachment(reg, people.vendor_a, sub.id, CSV, "o.csv", purpose="outputs", store=store)
+    subs.submit(reg, people.vendor_a, sub.id)
+    reg.update("submissions", sub.id, {"status": Status.APPROVED_WITH_CONDITIONS.value})
+    subs.appeal(reg, people.vendor_a, sub.id, "The condition is disproportionate.")
+    with pytest.raises(WorkbenchError):
+        subs.decide_appeal(reg, people.secretary, sub.id, re_review=True, note=" ")
+    done = subs.decide_appeal(reg, people.secretary, sub.id, re_review=True, note="New reviewers will look again.")
+    again = subs.get_submission(reg, people.vendor_a, done.re_review_id)
+    assert again.status is Status.IN_REVIEW and again.previous_id == sub.id
+    assert [a.sha256 for a in subs.list_attachments(reg, people.vendor_a, again.id)] == [
+        a.sha256 for a in subs.list_attachments(reg, people.vendor_a, sub.id)]
+    assert subs.get_submission(reg, people.vendor_a, sub.id).status is Status.APPROVED_WITH_CONDITIONS
+    assert subs.version_chain(reg, people.vendor_a, again.id)[0].id == sub.id
+    with pytest.raises(WorkbenchError):
+        subs.decide_appeal(reg, people.secretary, sub.id, re_review=False, note="twice")

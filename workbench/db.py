@@ -243,7 +243,24 @@ CREATE TRIGGER decisions_frozen BEFORE UPDATE OF outcome, votes, dissent, condit
 BEGIN SELECT RAISE(ABORT, 'decisions are frozen'); END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS)
+_V6_APPEALS = """
+CREATE TABLE appeals (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    from_status TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    filed_by INTEGER NOT NULL REFERENCES users(id),
+    filed_at TEXT NOT NULL,
+    outcome TEXT CHECK (outcome IN ('dismissed', 're_review')),
+    outcome_note TEXT NOT NULL DEFAULT '',
+    decided_by INTEGER REFERENCES users(id),
+    decided_at TEXT,
+    re_review_id INTEGER REFERENCES submissions(id)
+);
+CREATE INDEX appeals_submission ON appeals(submission_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

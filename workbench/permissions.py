@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "submission.new_version": frozenset({V}),
     "attachment.upload": frozenset({V}),
     "clarification.answer": frozenset({V}),
+    "submission.appeal": frozenset({V}),
     # reading submissions (narrowed per object below)
     "submission.list": frozenset({V, R, S}),
     "submission.view": frozenset({V, R, S}),
@@ -46,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "decision.record": frozenset({S}),
     "label.manage": frozenset({S}),
     "complaint.handle": frozenset({S}),
+    "appeal.decide": frozenset({S}),
     "keys.manage": frozenset({S, A}),
     "log.verify": frozenset({S, A}),
     # admin

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
@@ -35,6 +35,7 @@ NOT_LABELLED = "sub.not_labelled"
 CONFLICT_BLOCKS = "sub.conflict_blocks"
 NOT_A_REVIEWER = "sub.not_a_reviewer"
 BAD_PURPOSE = "sub.bad_purpose"
+NEED_APPEAL_REASON = "sub.need_appeal_reason"
 
 #: What may be uploaded as what: documents for the dossier, model outputs for the tests.
 KINDS_BY_PURPOSE: dict[str, tuple[str, ...]] = {
@@ -388,6 +389,78 @@ def set_tier(reg: Registry, actor: Actor, submission_id: int, tier: str) -> None
 def send_to_committee(reg: Registry, actor: Actor, submission_id: int) -> Submission:
     require(actor, "committee.open")
     return _transition(reg, actor, get_submission(reg, actor, submission_id), "to_committee")
+
+
+# -- appeals -------------------------------------------------------------------------------------
+
+class Appeal(BaseModel):
+    id: int
+    submission_id: int
+    from_status: str
+    reasons: str
+    filed_at: str
+    outcome: str | None = None
+    outcome_note: str = ""
+    decided_at: str | None = None
+    re_review_id: int | None = None
+
+
+def appeal(reg: Registry, actor: Actor, submission_id: int, reasons: str) -> Appeal:
+    """The vendor contests a decision; the secretary then dismisses it or orders a re-review."""
+    require(actor, "submission.appeal")
+    sub = _own_for_vendor(reg, actor, submission_id)
+    if not (reasons or "").strip():
+        raise WorkbenchError(NEED_APPEAL_REASON)
+    to = next_status(sub.status, "appeal")
+    with reg.transaction():
+        appeal_id = reg.insert("appeals", {"submission_id": sub.id, "from_status": sub.status.value,
+                                           "reasons": reasons.strip(), "filed_by": actor.user_id, "filed_at": now_iso()})
+        reg.update("submissions", sub.id, {"status": to.value, "updated_at": now_iso()})
+        reg.record(actor, "submission.appeal", "submission", sub.id,
+                   {"appeal_id": appeal_id, "from": sub.status.value, "to": to.value, "reasons_sha256": _sha(reasons)})
+    return open_appeal(reg, actor, sub.id)
+
+
+def open_appeal(reg: Registry, actor: Actor, submission_id: int) -> Appeal | None:
+    get_submission(reg, actor, submission_id)
+    row = reg.one("SELECT * FROM appeals WHERE submission_id = ? ORDER BY id DESC LIMIT 1", (submission_id,))
+    return Appeal(**{k: row[k] for k in Appeal.model_fields}) if row else None
+
+
+def decide_appeal(reg: Registry, actor: Actor, submission_id: int, *, re_review: bool, note: str) -> Appeal:
+    """Dismiss an appeal (the decision stands) or order a re-review: a new submission linked
+    to the contested one, with the same dossier and files, straight into review."""
+    require(actor, "appeal.decide")
+    sub = get_submission(reg, actor, submission_id)
+    current = open_appeal(reg, actor, submission_id)
+    if sub.status is not Status.APPEAL or current is None or current.outcome is not None:
+        raise WorkbenchError(BAD_TRANSITION, status=sub.status.value, action="decide_appeal")
+    if not (note or "").strip():
+        raise WorkbenchError(NEED_REASON)
+    with reg.transaction():
+        new_id = None
+        if re_review:
+            now = now_iso()
+            new_id = reg.insert("submissions", {
+                "org_id": sub.org_id, "created_by": sub.created_by, "tool_name": sub.tool_name,
+                "tool_version": sub.tool_version, "status": Status.IN_REVIEW.value,
+                "dossier": sub.dossier.model_dump_json(), "created_at": now, "updated_at": now,
+                "submitted_at": now, "previous_id": sub.id})
+            reg.conn.execute(
+                "INSERT INTO attachments (submission_id, sha256, original_name, size, kind, media_type, purpose,"
+                " uploaded_by, uploaded_at) SELECT ?, sha256, original_name, size, kind, media_type, purpose,"
+                " uploaded_by, uploaded_at FROM attachments WHERE submission_id = ?", (new_id, sub.id))
+            reg.record(actor, "submission.re_review_opened", "submission", new_id, {"appeal_of": sub.id})
+        reg.conn.execute("UPDATE appeals SET outcome = ?, outcome_note = ?, decided_by = ?, decided_at = ?,"
+                         " re_review_id = ? WHERE id = ?",
+                         ("re_review" if re_review else "dismissed", note.strip(), actor.user_id, now_iso(), new_id,
+                          current.id))
+        # The contested decision stands until a re-review decides otherwise.
+        reg.update("submissions", sub.id, {"status": current.from_status, "updated_at": now_iso()})
+        reg.record(actor, "submission.appeal_decided", "submission", sub.id,
+                   {"appeal_id": current.id, "outcome": "re_review" if re_review else "dismissed",
+                    "re_review_id": new_id})
+    return open_appeal(reg, actor, submission_id)
 
 
 # -- clarification thread ------------------------------------------------------------------

@@ -90,8 +90,11 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture
-def server(request, cast: Cast, tmp_path: Path) -> Iterator[str]:
+def server(request, cast: Cast, tmp_path: Path, monkeypatch) -> Iterator[str]:
     """The app, served by ``streamlit run`` over the prepared home; yields its base URL.
+
+    ``WORKBENCH_PUBLIC_URL`` is this server, so the QR codes of the PDFs it signs point
+    back to it (as they point to the public site in production).
 
     The server's output goes to ``streamlit.log`` in the test's temporary folder and is
     printed when the test fails (a traceback in the app shows there first).
@@ -99,6 +102,7 @@ def server(request, cast: Cast, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "streamlit.log"
+    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", url)
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]

@@ -266,6 +266,15 @@ def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: 
     assert screen.main().get_by_text(re.compile(r"^✘ ")).count() == 0
     screen.shot("visitor_verified_the_pdf")
 
+    # The QR code printed on the PDF holds the address of the verify page for this label;
+    # a phone that scans it opens that address (a new session, still nobody logged in).
+    qr_url = decisions.verify_url(label_id)
+    assert qr_url in re.sub(r"\s+", "", _pdf_text(pdf_path)), "the PDF prints the address its QR code holds"
+    screen.page.goto(qr_url)
+    screen.see(screen.tr("pub.verify.all_ok"), timeout=60_000)
+    assert screen.main().get_by_text(re.compile(r"^✔ ")).count() == 3
+    screen.shot("visitor_scanned_the_qr_code")
+
     # the consent forms, in Russian this time (the sidebar switch keeps the session)
     screen.switch_language("ru")
     screen.nav("nav.registry")

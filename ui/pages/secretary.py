@@ -17,6 +17,7 @@ QUEUE_GROUPS = (
     ("sec.group_screening", (Status.SUBMITTED, Status.SCREENING)),
     ("sec.group_review", (Status.IN_REVIEW, Status.CLARIFICATION)),
     ("sec.group_committee", (Status.COMMITTEE,)),
+    ("sec.group_appeals", (Status.APPEAL,)),
     ("sec.group_decided", (Status.APPROVED, Status.APPROVED_WITH_CONDITIONS, Status.REJECTED, Status.RETURNED)),
 )
 
@@ -59,6 +60,8 @@ def _submission(sub) -> None:
         _comparison(sub)
     if sub.status is Status.COMMITTEE:
         _decision_form(sub)
+    if sub.status is Status.APPEAL:
+        _appeal(sub)
     pdf = decisions.audit_pdf(reg, actor(), sub.id)
     if pdf:
         st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
@@ -169,6 +172,21 @@ def _decision_form(sub) -> None:
                 record = decisions.record_decision(workbench(), actor(), sub.id, decision)
             st.success(tr("sec.recorded", label=record.label_id or "—"))
             st.rerun()
+
+
+def _appeal(sub) -> None:
+    reg = workbench().registry
+    current = subs.open_appeal(reg, actor(), sub.id)
+    st.markdown(f"**{tr('sec.appeal_reasons')}**")
+    st.text(current.reasons if current else "—")
+    note = st.text_area(tr("sec.appeal_note"), key=f"appeal_note_{sub.id}")
+    sure = st.checkbox(tr("sec.confirm_short"), key=f"appeal_sure_{sub.id}")
+    c1, c2 = st.columns(2)
+    for column, re_review, key in ((c1, True, "sec.appeal_re_review"), (c2, False, "sec.appeal_dismiss")):
+        if column.button(tr(key), key=f"{key}_{sub.id}", disabled=not sure):
+            with friendly():
+                subs.decide_appeal(reg, actor(), sub.id, re_review=re_review, note=note)
+                st.rerun()
 
 
 def _labels() -> None:

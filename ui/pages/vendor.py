@@ -175,7 +175,19 @@ def _read_only(sub: Submission) -> None:
     if pdf:
         st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
                            key=f"vpdf_{sub.id}")
+    if sub.status is Status.APPEAL:
+        st.info(tr("vendor.appeal_pending"))
+    last_appeal = subs.open_appeal(workbench().registry, actor(), sub.id)
+    if last_appeal and last_appeal.outcome:
+        st.info(tr("vendor.appeal_outcome_" + last_appeal.outcome) + " " + last_appeal.outcome_note)
     if sub.status in subs.DECIDED:
+        with st.expander(tr("vendor.appeal")):
+            reasons = st.text_area(tr("vendor.appeal_reasons"), key=f"appeal_{sub.id}")
+            sure = st.checkbox(tr("vendor.appeal_confirm"), key=f"appeal_ok_{sub.id}")
+            if st.button(tr("vendor.appeal_send"), key=f"appeal_btn_{sub.id}", disabled=not sure):
+                with friendly():
+                    subs.appeal(workbench().registry, actor(), sub.id, reasons)
+                    st.rerun()
         version = st.text_input(tr("vendor.new_version_number"), key=f"nv_{sub.id}")
         if st.button(tr("vendor.new_version"), key=f"nv_btn_{sub.id}") and version:
             with friendly():
