@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import auth, decisions, labels, reviews, rules, submissions as subs
+from workbench import auth, decisions, fairness_runs, labels, reviews, rules, submissions as subs
+from workbench.fairness import AuditSpec
 from workbench.decisions import DecisionInput, Scope, Vote
 from workbench.errors import PermissionDenied, ValidationFailed, WorkbenchError
 from workbench.models import PUBLIC, SYSTEM, Role, Status, make_bin
@@ -20,6 +21,9 @@ from workbench.services import Workbench
 from conftest import COMPLETE_DOSSIER, PASSWORD
 
 TODAY = dt.date(2026, 11, 22)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EARLY_WARNING = FIXTURES / "early_warning_outputs.csv"  # real outputs on UCI data (Cortez & Silva 2008, CC BY 4.0)
+PAIRS = FIXTURES / "chatbot_pairs.csv"
 YES = {"high": ["R6"], "limited": ["R11"], "minimal": [], "prohibited": ["R1"]}
 
 
@@ -41,7 +45,8 @@ class Committee:
         self.r1, self.r2 = user("rev1", Role.REVIEWER), user("rev2", Role.REVIEWER)
         self.secretary = user("secretary", Role.SECRETARY)
 
-    def at_committee(self, tier="high", answer="meets", name="Tool", previous_id=None, model_type="classifier"):
+    def at_committee(self, tier="high", answer="meets", name="Tool", previous_id=None, model_type="classifier",
+                     tests=True):
         """A submission reviewed by two reviewers who answered every item with ``answer``."""
         reg = self.wb.registry
         dossier = {**COMPLETE_DOSSIER, "tool_name": name, "model_type": model_type}
@@ -49,6 +54,13 @@ class Committee:
             sub = subs.new_version(reg, self.vendor, previous_id, tool_version="2.0")
         else:
             sub = subs.create_submission(reg, self.vendor, dossier)
+        outputs = None
+        if tests and model_type == "classifier":
+            outputs = subs.add_attachment(reg, self.vendor, sub.id, EARLY_WARNING.read_bytes(), "outputs.csv",
+                                          purpose="outputs", store=self.wb.store)
+        elif tests and model_type == "generative":
+            outputs = subs.add_attachment(reg, self.vendor, sub.id, PAIRS.read_bytes(), "pairs.csv",
+                                          purpose="outputs", store=self.wb.store)
         subs.submit(reg, self.vendor, sub.id)
         subs.screen(reg, self.secretary, sub.id, complete=True)
         for reviewer in (self.r1, self.r2):
@@ -62,6 +74,12 @@ class Committee:
                 reviews.save_answer(reg, reviewer, sub.id, item.id, value, "evidence note")
             recommendation = "reject" if (answer == "not_met" or tier == "prohibited") else "approve"
             reviews.sign_off(reg, reviewer, sub.id, recommendation, "rationale")
+        if outputs is not None:
+            spec = (AuditSpec(y_true="y_true", y_pred="y_pred", sensitive=["sex"], n_boot=200)
+                    if model_type == "classifier" else
+                    AuditSpec(kind="counterfactual", pair_id="pair_id", variant="variant", n_boot=200,
+                              outcomes={"response_length": "length"}, tier="limited"))
+            fairness_runs.run_and_save(reg, self.r1, sub.id, outputs.id, spec, store=self.wb.store)
         reviews.send_to_committee(reg, self.secretary, sub.id)
         return sub.id
 
@@ -135,6 +153,17 @@ def test_prohibited_tool_cannot_be_approved_and_nothing_is_written(committee):
     assert decisions.PROHIBITED in [p.key for p in exc.value.problems]
     assert _state(committee.wb) == before
     assert committee.decide(sub_id, outcome="reject").label_id is None
+
+
+@pytest.mark.parametrize("tier,model_type", [("high", "classifier"), ("limited", "generative")])
+def test_approval_needs_the_tier_s_tests(committee, tier, model_type):
+    sub_id = committee.at_committee(tier=tier, model_type=model_type, tests=False)
+    before = _state(committee.wb)
+    with pytest.raises(ValidationFailed) as exc:
+        committee.decide(sub_id)
+    assert [p.key for p in exc.value.problems] == [decisions.TESTS_MISSING]
+    assert _state(committee.wb) == before
+    assert committee.decide(sub_id, outcome="reject").label_id is None  # rejecting needs no tests
 
 
 def test_critical_item_not_met_blocks_approval(committee):

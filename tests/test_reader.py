@@ -670,3 +670,14 @@ def test_one_million_rows_read_within_the_memory_budget(tmp_path):
     peak_mb, seconds = map(float, out.stdout.split())
     assert peak_mb < BUDGET_MB, f"peak RSS {peak_mb:.0f} MB over the {BUDGET_MB} MB budget"
     assert seconds < 20
+
+
+def test_every_mapping_problem_translates():
+    """Each problem's key is a catalogue key (a constant rebinding once broke this)."""
+    df = pd.DataFrame({"region": ["A", "B"], "n": [40, 25], "sum": [1.0, 2.0], "sum_sq": [-3.0, 5.0]})
+    mapping = reader.ColumnMapping(sensitive=["region"], n="n", sum="sum", sum_sq="sum_sq")
+    problems = reader.validate_mapping(df, mapping, "aggregated_scores")
+    assert problems
+    for problem in problems:
+        for lang in ("kk", "ru", "en"):
+            assert problem.translate(lang)

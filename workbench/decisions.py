@@ -42,6 +42,7 @@ DISSENT_REASON = "decision.dissent_reason"
 INVALID = "decision.invalid"
 NO_RATIONALE = "decision.no_rationale"
 CONDITIONS_ON_APPROVE = "decision.conditions_on_plain_approve"
+TESTS_MISSING = "decision.tests_missing"
 
 Outcome = Literal["approve", "approve_with_conditions", "reject", "return"]
 PDF_OUTCOME = {"approve": "approved", "approve_with_conditions": "approved_with_conditions", "reject": "rejected",
@@ -114,9 +115,20 @@ def _checkpoint(name: str) -> None:
     process there and prove that nothing half-written survives."""
 
 
-def _validate(sub: Submission, decision: DecisionInput, blocking: list[str]) -> None:
+def tests_required(sub: Submission) -> bool:
+    """Whether the tier demands bias and fairness tests (high) or generative-output tests
+    (limited, for a generative tool) before a label can be issued."""
+    policy = rules.TIER_POLICY.get(sub.tier or "high")
+    if policy is None:
+        return False
+    return policy.fairness_tests or (policy.generative_tests and sub.dossier.model_type == "generative")
+
+
+def _validate(sub: Submission, decision: DecisionInput, blocking: list[str], has_tests: bool) -> None:
     problems: list[WorkbenchError] = []
     approving = decision.outcome in ("approve", "approve_with_conditions")
+    if approving and tests_required(sub) and not has_tests:
+        problems.append(WorkbenchError(TESTS_MISSING, tier=t(f"tier.{sub.tier or 'high'}", normalise_language(decision.lang))))
     if approving and sub.tier == "prohibited":
         problems.append(WorkbenchError(PROHIBITED))
     if approving and blocking:
@@ -166,7 +178,7 @@ def record_decision(wb, actor: Actor, submission_id: int, decision: DecisionInpu
     sub = get_submission(reg, actor, submission_id)
     to = next_status(sub.status, decision.outcome)
     blocking, summaries = _blocking_items(reg, actor, sub)
-    _validate(sub, decision, blocking)
+    _validate(sub, decision, blocking, has_tests=bool(latest_runs(reg, actor, sub.id)))
     # The decision's date is the meeting's (given for decisions entered after the meeting);
     # when and by whom it was recorded is in the event log.
     decided_at = now_iso() if today is None else dt.datetime.combine(today, dt.time(12), dt.timezone.utc).isoformat()

@@ -1,7 +1,9 @@
 """The whole journey in a real browser (Debian's chromium, driven by Playwright): a vendor
 submits a tool, the secretary screens it and assigns two reviewers, both review it, the
-committee approves it (label and signed PDF), and a visitor without an account finds it
-in the public registry, verifies its PDF and downloads the consent forms.
+committee approves it (label and signed PDF), the vendor downloads the signed PDF, and a
+visitor without an account finds the tool in the public registry, verifies its PDF (and
+sees a changed copy fail), opens the address its QR code holds and downloads the consent
+forms.
 
 Every step is clicked and typed in the browser in Kazakh (the default language; the
 visitor switches to Russian at the end), and after each step the test checks what a
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from workbench import consent, decisions, labels, public, reviews, rules, submissions as subs
+from workbench import auth, consent, decisions, labels, public, reviews, rules, submissions as subs
 from workbench.i18n import format_date
 from workbench.models import PUBLIC, Status
 
@@ -50,6 +52,9 @@ REST_OF_DOSSIER = {
 
 def _vendor_submits(screen: Screen, cast: Cast) -> int:
     vendor = cast.actor("vendor")
+    screen.login("vendor", "not-the-password")  # a typo first: a message, no session
+    screen.see(screen.tr(auth.BAD_LOGIN))
+    assert screen.key("logout").count() == 0
     screen.login("vendor")
     screen.nav("nav.my_submissions")
     screen.see(screen.tr("vendor.title"))
@@ -265,6 +270,19 @@ def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: 
     assert screen.main().get_by_text(re.compile(r"^✔ ")).count() == 3
     assert screen.main().get_by_text(re.compile(r"^✘ ")).count() == 0
     screen.shot("visitor_verified_the_pdf")
+
+    # A copy changed after signing (here: a line appended) must not pass.
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(signed + b"\n% changed after signing\n")
+    screen.key("verify_pdf").locator('input[type="file"]').set_input_files(str(changed))
+    screen.see(screen.tr("pub.verify.not_ok"), timeout=60_000)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verdict = pool.submit(labels.verify_document, reg, PUBLIC, changed.read_bytes(), cast.wb.keys).result()
+    assert not verdict.intact
+    for line in verdict.explain(screen.lang):
+        screen.see(line)
+    assert screen.main().get_by_text(re.compile(r"^✘ ")).count() >= 1
+    screen.shot("visitor_sees_a_changed_copy_fail")
 
     # The QR code printed on the PDF holds the address of the verify page for this label;
     # a phone that scans it opens that address (a new session, still nobody logged in).

@@ -90,8 +90,5 @@ _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 _LEADING_ZERO = re.compile(r"^0\d+$")
 
 # Binary label vocabulary in the three languages; compared lower-cased and stripped.
-_POSITIVE = frozenset({"1", "1.0", "true", "t", "yes", "y", "да", "иә", "ия"})
-# NOTE (kept as it was in reader.py): this rebinds the message key ``_NEGATIVE`` above, so
-# validate_mapping reports a negative count with this set as its key, which does not
-# translate. Renaming this set (and its two uses in _mapping.py) would fix it.
-_NEGATIVE = frozenset({"0", "0.0", "false", "f", "no", "n", "нет", "жоқ"})
+_POSITIVE_LABELS = frozenset({"1", "1.0", "true", "t", "yes", "y", "да", "иә", "ия"})
+_NEGATIVE_LABELS = frozenset({"0", "0.0", "false", "f", "no", "n", "нет", "жоқ"})

@@ -13,7 +13,7 @@ import pandas as pd
 from ._cells import _missing
 from ._keys import (
     DEFAULT_MIN_GROUP, _COLUMN_MISSING, _COLUMN_REUSED, _DUPLICATE_GROUP, _EMPTY_RESPONSE, _EMPTY_VALUES,
-    _INVALID_MAPPING, _MAX_LISTED_ROWS, _NEGATIVE, _NOT_BINARY, _NOT_INTEGER, _NOT_NUMERIC, _NO_DATA_ROWS, _POSITIVE,
+    _INVALID_MAPPING, _MAX_LISTED_ROWS, _NEGATIVE, _NOT_BINARY, _NOT_INTEGER, _NOT_NUMERIC, _NO_DATA_ROWS, _POSITIVE_LABELS, _NEGATIVE_LABELS,
     _POS_LABEL_NEEDED, _ROLE_MISSING, _SENSITIVE_MISSING, _SINGLE_VALUE, _SMALL_GROUP, _UNPAIRED,
 )
 from ._models import ColumnMapping, MappingKind, MappingProblem, ReaderError
@@ -148,9 +148,9 @@ def _binary_check(series: pd.Series, pos_label: str | None) -> tuple[pd.Series, 
         negative = others.index[0] if len(others) else None
         mapped = tokens.map(lambda v: None if _missing(v) else (1 if v == pos else (0 if v == negative else -1)))
     else:
-        mapped = tokens.map(lambda v: None if _missing(v) else (1 if v in _POSITIVE else (0 if v in _NEGATIVE else -1)))
+        mapped = tokens.map(lambda v: None if _missing(v) else (1 if v in _POSITIVE_LABELS else (0 if v in _NEGATIVE_LABELS else -1)))
         distinct = set(present.unique())
-        if len(distinct) == 2 and not distinct & (_POSITIVE | _NEGATIVE):
+        if len(distinct) == 2 and not distinct & (_POSITIVE_LABELS | _NEGATIVE_LABELS):
             return mapped, np.zeros(len(series), dtype=bool), sorted(distinct), True
     bad = (mapped == -1).to_numpy(dtype=bool)
     values = sorted({str(v) for v in series[bad].tolist()})[:5]
