@@ -14,6 +14,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 UCI_DIR = SHARED / "data" / "uci-student-performance"  # Cortez & Silva 2008, CC BY 4.0
 PASSWORD = "correct-horse-1"
+PDFSIG_VALID = "Signature Validation: Signature is Valid."
+
+
+def pdfsig(pdf: bytes | Path, folder: Path | None = None) -> str:
+    """poppler's independent verdict on a PDF's signatures (stdout and stderr)."""
+    import subprocess
+
+    if isinstance(pdf, bytes):
+        path = (folder or Path.cwd()) / "check.pdf"
+        path.write_bytes(pdf)
+    else:
+        path = pdf
+    result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
 
 
 @pytest.fixture(autouse=True)

@@ -18,17 +18,13 @@ from workbench.errors import PermissionDenied, ValidationFailed, WorkbenchError
 from workbench.models import PUBLIC, SYSTEM, Role, Status, make_bin
 from workbench.services import Workbench
 
-from conftest import COMPLETE_DOSSIER, PASSWORD
+from conftest import COMPLETE_DOSSIER, PASSWORD, pdfsig
 
 TODAY = dt.date(2026, 11, 22)
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 EARLY_WARNING = FIXTURES / "early_warning_outputs.csv"  # real outputs on UCI data (Cortez & Silva 2008, CC BY 4.0)
 PAIRS = FIXTURES / "chatbot_pairs.csv"
 YES = {"high": ["R6"], "limited": ["R11"], "minimal": [], "prohibited": ["R1"]}
-
-
-def pdfsig(path: Path) -> str:
-    return subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
 
 
 class Committee:

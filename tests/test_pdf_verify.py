@@ -15,17 +15,12 @@ from workbench.pdf_verify import PdfCheck, verify_pdf
 from workbench.report_pdf import AuditReportData, DecisionInfo, LabelInfo, ToolInfo, render_audit_pdf
 from workbench.signing import KeyStore
 
-# --- shared fixtures and helpers (kept here: conftest.py belongs to the lead) -------------
+from conftest import PDFSIG_VALID, pdfsig  # noqa: E402
 
-PDFSIG_VALID = "Signature Validation: Signature is Valid."
+# --- shared fixtures and helpers -----------------------------------------------------------
+
 LABEL_ID = "KZ-AIS-2026-000042"
 
-
-def pdfsig(pdf: bytes, folder: Path) -> str:
-    path = folder / "check.pdf"
-    path.write_bytes(pdf)
-    result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
 
 
 def audit(label_id: str | None = LABEL_ID) -> AuditReportData:

@@ -28,9 +28,9 @@ from workbench.report_pdf import (
 )
 from workbench.signing import KeyStore
 
-# --- shared fixtures and helpers (kept here: conftest.py belongs to the lead) -------------
+from conftest import PDFSIG_VALID  # noqa: E402
 
-PDFSIG_VALID = "Signature Validation: Signature is Valid."
+# --- shared fixtures and helpers -----------------------------------------------------------
 KAZAKH_LETTERS = "әғқңөұүһі"
 LABEL_ID = "KZ-AIS-2026-000123"
 VERIFY_URL = f"https://registry.example.kz/verify/{LABEL_ID}"

@@ -19,18 +19,12 @@ from workbench import signing
 from workbench.pdf_verify import verify_pdf
 from workbench.signing import KeyStore, SigningError
 
-# --- shared fixtures and helpers (kept here: conftest.py belongs to the lead) -------------
+from conftest import PDFSIG_VALID, pdfsig  # noqa: E402
 
-PDFSIG_VALID = "Signature Validation: Signature is Valid."
+# --- shared fixtures and helpers -----------------------------------------------------------
+
 PASSPHRASE = "test-passphrase-1"
 
-
-def pdfsig(pdf: bytes, folder: Path) -> str:
-    """poppler's independent verdict on a PDF's signatures (its stdout)."""
-    path = folder / "check.pdf"
-    path.write_bytes(pdf)
-    result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
 
 
 def small_pdf(text: str = "Қазақ тілі: ә ғ қ ң ө ұ ү һ і") -> bytes:
