@@ -131,15 +131,18 @@ def _comparison(sub) -> None:
 def _decision_form(sub) -> None:
     st.markdown(f"### {tr('sec.decision')}")
     comparison = reviews.compare(workbench().registry, actor(), sub.id)
-    default_votes = pd.DataFrame([{"member": actor().display_name, "vote": "for", "reason": ""}] +
-                                 [{"member": r.reviewer_name, "vote": "for", "reason": ""} for r in comparison.reviews])
+    vote_labels = {v: tr(f"sec.vote_{v}") for v in ("for", "against", "abstain")}
+    vote_codes = {label: code for code, label in vote_labels.items()}
+    default_votes = pd.DataFrame([{"member": actor().display_name, "vote": vote_labels["for"], "reason": ""}] +
+                                 [{"member": r.reviewer_name, "vote": vote_labels["for"], "reason": ""}
+                                  for r in comparison.reviews])
     with st.form(f"decision_{sub.id}"):
         outcome = st.radio(tr("sec.outcome"), OUTCOMES, horizontal=True, key=f"outcome_{sub.id}",
                            format_func=lambda o: tr("sec.outcome_" + o))
         votes = st.data_editor(default_votes, num_rows="dynamic", key=f"votes_{sub.id}", use_container_width=True,
                                column_config={
                                    "member": st.column_config.TextColumn(tr("sec.member"), required=True),
-                                   "vote": st.column_config.SelectboxColumn(tr("sec.vote"), options=["for", "against", "abstain"],
+                                   "vote": st.column_config.SelectboxColumn(tr("sec.vote"), options=list(vote_labels.values()),
                                                                             required=True),
                                    "reason": st.column_config.TextColumn(tr("sec.dissent_reason"))})
         st.caption(tr("sec.vote_help"))
@@ -162,8 +165,8 @@ def _decision_form(sub) -> None:
         with friendly():
             decision = decisions.DecisionInput(
                 outcome=outcome,
-                votes=[decisions.Vote(member=str(v["member"]), vote=v["vote"], reason=str(v.get("reason") or ""))
-                       for v in votes.to_dict("records") if v.get("member") and v.get("vote")],
+                votes=[decisions.Vote(member=str(v["member"]), vote=vote_codes[v["vote"]], reason=str(v.get("reason") or ""))
+                       for v in votes.to_dict("records") if v.get("member") and v.get("vote") in vote_codes],
                 conditions=[c for c in conditions.splitlines() if c.strip()],
                 scope=decisions.Scope(grades=grades, subjects=[s.strip() for s in subjects.split(",") if s.strip()],
                                       languages=languages),
