@@ -282,3 +282,20 @@ def test_an_import_killed_before_the_switch_leaves_the_old_key(
     assert [c.dump() for c in store.trust_roots()] == roots_before  # the half-imported certificate is not trusted
     assert PDFSIG_VALID in pdfsig(store.sign_pdf(small_pdf(), reason="still the old key"), tmp_path)
     assert not list((tmp_path / "home" / "keys").rglob(".*.pem.*")), "no temporary files left behind"
+
+
+def test_signing_and_verifying_inside_a_running_event_loop(tmp_path: Path) -> None:
+    """Playwright's sync API (and notebooks) keep a loop running in the thread; pyHanko's
+    sync API must still work there."""
+    import asyncio
+
+    from workbench.pdf_verify import verify_pdf
+
+    async def inside_a_loop():
+        store = KeyStore(tmp_path, passphrase=PASSPHRASE)
+        store.ensure_demo()
+        signed = store.sign_pdf(small_pdf(), reason="test")
+        return verify_pdf(signed, store)
+
+    check = asyncio.run(inside_a_loop())
+    assert check.intact and check.signed_by_committee

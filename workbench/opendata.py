@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 from pydantic import BaseModel, Field
 
+from ._blocking import run_blocking
 from .db import Registry
 from .errors import WorkbenchError
 from .i18n import LANGUAGES, t
@@ -210,7 +211,7 @@ def _check_signature(data: bytes, signature: bytes, keystore) -> tuple[bool, boo
     context = ValidationContext(trust_roots=list(roots), allow_fetching=False, revocation_mode="soft-fail")
     usage = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
     try:
-        status = asyncio.run(async_validate_detached_cms(data, signed_data, signer_validation_context=context,
+        status = run_blocking(asyncio.run, async_validate_detached_cms(data, signed_data, signer_validation_context=context,
                                                          key_usage_settings=usage))
     except Exception:
         return False, False, None

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from ._blocking import run_blocking
+
 if TYPE_CHECKING:  # pragma: no cover
     from asn1crypto import x509 as asn1_x509
 
@@ -82,8 +84,8 @@ def _signature_status(pdf: bytes, roots: list[asn1_x509.Certificate]):
     signatures = reader.embedded_signatures
     if not signatures:
         return None
-    return validate_pdf_signature(
-        signatures[-1], signer_validation_context=_validation_context(roots), key_usage_settings=_key_usage()
+    return run_blocking(
+        validate_pdf_signature, signatures[-1], signer_validation_context=_validation_context(roots), key_usage_settings=_key_usage()
     )
 
 

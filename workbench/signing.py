@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import BaseModel
 
+from ._blocking import run_blocking
 from .errors import WorkbenchError
 
 ENV_PASSPHRASE = "WORKBENCH_KEY_PASSPHRASE"
@@ -502,7 +503,7 @@ def _sign_with(
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = signers.sign_pdf(writer, meta, signer=signer)
+        out = run_blocking(signers.sign_pdf, writer, meta, signer=signer)
     except Exception as exc:  # pyHanko raises many types for a broken input PDF
         raise SigningError(_SIGN_FAILED, detail=type(exc).__name__) from exc
     return out.getvalue()
