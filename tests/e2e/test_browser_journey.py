@@ -207,7 +207,8 @@ def _secretary_decides(screen: Screen, cast: Cast, sub_id: int) -> str:
                message="the decision was not recorded")
     label = reg.one("SELECT id, status FROM labels WHERE submission_id = ?", (sub_id,))
     assert label["status"] == "active"
-    assert (cast.wb.home.audits / f"{label['id']}.pdf").is_file()
+    # The PDF is stored with the decision; its copy under audits/ is written after the commit.
+    wait_until((cast.wb.home.audits / f"{label['id']}.pdf").is_file, message="no audit PDF under audits/")
     _queue_entry(screen, sub_id, Status.APPROVED)
     screen.shot("secretary_decided_label_issued", focus=screen.button(f"dl_{sub_id}"))
     screen.logout()
