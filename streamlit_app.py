@@ -38,6 +38,10 @@ def _account_box() -> None:
         return
     st.sidebar.markdown(f"**{who.display_name}**  \n{tr('role.' + who.role.value)}")
     if st.sidebar.button(tr("nav.logout"), key="logout"):
+        # Forget everything the person had open; keep only the language and the connection.
+        for key in list(st.session_state.keys()):
+            if key not in ("lang", "_wb"):
+                del st.session_state[key]
         st.session_state["actor"] = PUBLIC
         st.rerun()
 

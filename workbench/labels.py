@@ -92,10 +92,12 @@ class Verification(BaseModel):
         return bool(self.intact) and bool(self.signed_by_committee) and self.label_active
 
     def explain(self, lang: str = "kk") -> list[str]:
-        lines = [
-            t("verify.q_intact_" + _yes_no(self.intact), lang),
-            t("verify.q_signed_" + _yes_no(self.signed_by_committee), lang),
-        ]
+        lines = [t("verify.q_intact_" + _yes_no(self.intact), lang)]
+        if self.intact is False and self.signer:
+            # A changed copy of a signed PDF: who signed the original cannot be confirmed.
+            lines.append(t("verify.q_signed_unknown", lang))
+        else:
+            lines.append(t("verify.q_signed_" + _yes_no(self.signed_by_committee), lang))
         if self.label_id is None:
             lines.append(t("verify.q_label_missing", lang))
         elif self.label_status is None:

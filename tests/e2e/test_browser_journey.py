@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -261,10 +260,7 @@ def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: 
     screen.page.get_by_role("tab", name=screen.tr("pub.verify.tab_pdf")).click()
     screen.key("verify_pdf").locator('input[type="file"]').set_input_files(str(pdf_path))
     screen.see(screen.tr("pub.verify.all_ok"), timeout=60_000)
-    # pyHanko runs its own asyncio loop, which cannot start inside Playwright's (sync API):
-    # the service check runs in a worker thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        verdict = pool.submit(labels.verify_document, reg, PUBLIC, signed, cast.wb.keys).result()
+    verdict = labels.verify_document(reg, PUBLIC, signed, cast.wb.keys)
     assert verdict.ok
     for line in verdict.explain(screen.lang):  # intact, signed by the committee, label active
         screen.see(line)
@@ -277,8 +273,7 @@ def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: 
     changed.write_bytes(signed + b"\n% changed after signing\n")
     screen.key("verify_pdf").locator('input[type="file"]').set_input_files(str(changed))
     screen.see(screen.tr("pub.verify.not_ok"), timeout=60_000)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        verdict = pool.submit(labels.verify_document, reg, PUBLIC, changed.read_bytes(), cast.wb.keys).result()
+    verdict = labels.verify_document(reg, PUBLIC, changed.read_bytes(), cast.wb.keys)
     assert not verdict.intact
     for line in verdict.explain(screen.lang):
         screen.see(line)

@@ -111,7 +111,8 @@ def _label_page(label_id: str) -> None:
 def _downloads(reg, who, page: public.LabelPage) -> None:
     label = page.label
     keys = workbench().keys
-    c1, c2, c3 = st.columns(3)
+    # One button a row: the labels are long in Kazakh and Russian and must not be cut.
+    c1 = c2 = c3 = st.container()
     if page.has_pdf:
         # Deferred: the PDF leaves the database only when someone clicks.
         c1.download_button(tr("pub.label.audit_pdf"), data=lambda: public.label_pdf_file(reg, who, label.id)[1],

@@ -172,6 +172,8 @@ def _read_only(sub: Submission) -> None:
     if len(chain) > 1:
         st.caption(tr("vendor.versions") + ": " + " → ".join(f"{s.tool_version} (#{s.id})" for s in chain))
     pdf = decisions.audit_pdf(workbench().registry, actor(), sub.id)
+    if pdf and pdf[0].startswith("KZ-AIS-"):
+        st.success(tr("vendor.label_issued", label=pdf[0].removesuffix(".pdf")))
     if pdf:
         st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
                            key=f"vpdf_{sub.id}")
