@@ -38,3 +38,11 @@ def test_lock_files_pin_every_dependency():
     for lock in ("requirements.lock", "requirements-dev.lock"):
         lines = [l for l in (REPO / lock).read_text().splitlines() if l and not l.startswith((" ", "#"))]
         assert lines and all("==" in l for l in lines), lock
+
+
+def test_no_domain_module_imports_streamlit():
+    import re
+
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "workbench").rglob("*.py")
+                 if re.search(r"^\s*(import streamlit|from streamlit)", p.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []
