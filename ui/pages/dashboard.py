@@ -54,20 +54,19 @@ def render() -> None:
     c3.metric(tr("pub.dash.expiring", days=m.expiry_window_days), format_number(len(m.expiring), lg))
     c4.metric(tr("pub.dash.open_complaints"), format_number(m.open_complaints, lg))
 
-    st.subheader(tr("pub.dash.indicator"))
-    st.caption(tr("pub.dash.indicator_help"))
-    if m.indicator.empty:
-        st.info(tr("pub.dash.no_data"))
-    else:
-        _bar(m.indicator, "indicator", "year", "labels", "tier")
-        _csv(m.indicator, "indicator")
-
-    st.subheader(tr("pub.dash.decisions"))
-    if m.decisions.empty:
-        st.info(tr("pub.dash.no_data"))
-    else:
-        _bar(m.decisions, "decisions", "year", "decisions", "outcome")
-        _csv(m.decisions, "decisions")
+    # The two charted tables: (title, help, frame, name, x, y, colour).
+    for title, help_key, frame, name, x, y, colour in (
+        ("pub.dash.indicator", "pub.dash.indicator_help", m.indicator, "indicator", "year", "labels", "tier"),
+        ("pub.dash.decisions", None, m.decisions, "decisions", "year", "decisions", "outcome"),
+    ):
+        st.subheader(tr(title))
+        if help_key:
+            st.caption(tr(help_key))
+        if frame.empty:
+            st.info(tr("pub.dash.no_data"))
+        else:
+            _bar(frame, name, x, y, colour)
+            _csv(frame, name)
 
     st.subheader(tr("pub.dash.time"))
     st.caption(tr("pub.dash.time_help"))
