@@ -17,6 +17,10 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-"$PY" -m pip install -q --disable-pip-version-check -r requirements-dev.lock
-"$PY" -m pip install -q --disable-pip-version-check --no-deps -e .
-exec "$PY" -m pytest "$@"
+# A venv of the project's own: Debian and Ubuntu refuse pip on the system Python (PEP 668).
+VENV=${WORKBENCH_VENV:-.venv}
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.lock
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+export PATH="$PWD/$VENV/bin:$PATH"
+exec "$VENV/bin/python" -m pytest "$@"
