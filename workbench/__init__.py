@@ -6,11 +6,40 @@ Registry database and event log (``db``), accounts and permissions (``auth``,
 ``fairness_runs``), decisions, labels and signed PDFs (``decisions``, ``labels``,
 ``report_pdf``, ``signing``, ``pdf_verify``) and the public side (``public``, ``consent``,
 ``complaints``, ``monitoring``, ``opendata``). No module here imports Streamlit.
+
+The names below are imported on first use (PEP 562), so ``import workbench.fairness``
+does not pay for the registry's database layer.
 """
 
-from .errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
-from .services import Workbench
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "NotFound": ".errors",
+    "PermissionDenied": ".errors",
+    "ValidationFailed": ".errors",
+    "WorkbenchError": ".errors",
+    "Workbench": ".services",
+}
+
 __all__ = ["NotFound", "PermissionDenied", "ValidationFailed", "Workbench", "WorkbenchError", "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
+    from .services import Workbench
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -2,17 +2,38 @@
 
 Every command maps ``WorkbenchError`` to a translated message on stderr and exit code 2;
 no traceback reaches the person at the terminal.
+
+A command is listed here, not imported: its module is imported only when it runs (see
+``LazyGroup``), so one command's start-up never pays for another's imports. A new command
+module registers on ``cli`` from ``._base`` and gets one line below per command.
 """
 
 from __future__ import annotations
 
-from ..fairness.cli import audit_command  # defined in the engine's package
-from ..opendata import export_command
-from . import _registry, _serve, _verify  # noqa: F401  (each registers its commands on ``cli``)
 from ._base import cli, friendly
 
-cli.add_command(audit_command, "audit")
-cli.add_command(export_command, "export")
+# name: (module, attribute or None if the module registers on ``cli`` itself, one-line help)
+_COMMANDS: dict[str, tuple[str, str | None, str]] = {
+    "audit": ("workbench.fairness.cli", "audit_command",
+              "Run a bias and fairness audit of FILE (CSV, TSV, XLSX, Parquet or JSON Lines)."),
+    "backup": ("workbench.cli._registry", None,
+               "Copy the registry to DEST with SQLite's online backup (safe while the app runs)."),
+    "export": ("workbench.opendata", "export_command",
+               "Write the public registry as signed open data (JSON, CSV, schema) into DEST."),
+    "init": ("workbench.cli._registry", None,
+             "Create the registry (and keys) under WORKBENCH_HOME; with --demo, load demo data."),
+    "keys": ("workbench.cli._verify", None, "The committee's signing key."),
+    "restore": ("workbench.cli._registry", None,
+                "Replace the registry with the backup SRC (refuses a file that is not a registry)."),
+    "serve": ("workbench.cli._serve", None, "Start the web app (creates registry.db with demo data on first run)."),
+    "users": ("workbench.cli._registry", None, "Manage accounts."),
+    "verify": ("workbench.cli._verify", None,
+               "Is the PDF intact, signed by the committee, and is its label active today?"),
+    "verify-log": ("workbench.cli._registry", None,
+                   "Walk the hash-chained event log; exit 1 and name the first broken link if any."),
+}
+for _name, (_module, _attribute, _help) in _COMMANDS.items():
+    cli.add_lazy(_name, _module, _attribute, _help)
 
 __all__ = ["cli", "friendly", "main"]
 
