@@ -152,6 +152,7 @@ def _run(file: Path, *, sensitive: str, reference: tuple[str, ...], outcome: tup
     from ..config import max_upload_bytes
     from ..reader import read_table
     from ._engine import run_audit
+    from ._stream import STREAM_KINDS, stream_audit, terminal_progress
 
     refs, problems = _pairs(reference)
     outcomes, outcome_problems = _pairs(outcome)
@@ -170,6 +171,11 @@ def _run(file: Path, *, sensitive: str, reference: tuple[str, ...], outcome: tup
         problems.append(WorkbenchError(_NO_FILE, path=str(file)))
     if problems or spec is None:
         raise InputError(_BAD_OPTIONS, problems=problems)
+    if spec.kind in STREAM_KINDS:  # CSV/TSV/Parquet records: streamed in constant memory, no default size limit
+        streamed = stream_audit(file, spec, input_sha256=lambda: file_sha256(file), progress=terminal_progress(),
+                                max_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else None)
+        if streamed is not None:
+            return streamed
     limit = int(max_mb * 1024 * 1024) if max_mb is not None else max_upload_bytes()
     frame = read_table(file, max_bytes=limit)
     return run_audit(frame, spec, input_sha256=file_sha256(file))

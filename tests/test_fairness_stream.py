@@ -1,0 +1,125 @@
+"""Streamed audits (batches -> per-group statistics) equal the whole-file audit exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import reader
+from workbench.fairness import AuditSpec, InputError, _auc, _stream, run_audit
+from workbench.fairness.cli import file_sha256
+
+ROWS = 6000
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({
+        "sex": rng.choice(["F", "M", " F "], ROWS),  # " F " is "F" once stripped, as the reader strips it
+        "area": rng.choice(["город", "село", "аул"], ROWS, p=[0.5, 0.4, 0.1]),
+        "grade": rng.choice([9, 10, 11], ROWS),  # sorted as numbers: 9 before 10
+        "passed": rng.integers(0, 2, ROWS),
+    })
+    df["flag"] = np.where(rng.random(ROWS) < 0.8, df["passed"], 1 - df["passed"])
+    df["score"] = np.round(0.5 * df["passed"] + 0.5 * rng.random(ROWS), 3)
+    df["fine_score"] = 0.5 * df["passed"] + 0.5 * rng.random(ROWS)  # every value distinct
+    df["mark"] = np.round(rng.normal(60, 15, ROWS), 1)
+    df["predicted_mark"] = np.round(df["mark"] + rng.normal(2, 6, ROWS), 1)
+    return df
+
+
+@pytest.fixture(params=["csv", "parquet"])
+def path(request: pytest.FixtureRequest, tmp_path: Path, frame: pd.DataFrame,
+         monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(_stream, "_CSV_BLOCK", 16 << 10)  # many small batches
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 700)
+    out = tmp_path / f"outputs.{request.param}"
+    if request.param == "csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_parquet(out, index=False, row_group_size=1000)
+    return out
+
+
+def _both(path: Path, spec: AuditSpec) -> tuple[dict, dict]:
+    sha = file_sha256(path)
+    streamed = _stream.stream_audit(path, spec, input_sha256=lambda: sha)
+    assert streamed is not None
+    whole = run_audit(reader.read_table(path), spec, input_sha256=sha)
+    return streamed.to_json_dict("en"), whole.to_json_dict("en")
+
+
+SPECS = {
+    "classifier": dict(y_true="passed", y_pred="flag", sensitive=["sex", "area", "grade"]),
+    "classifier_auc": dict(y_true="passed", y_pred="flag", score="score", sensitive=["sex", "area"],
+                           reference={"area": "село"}),
+    "scorer": dict(kind="scorer", y_true="mark", y_pred="predicted_mark", sensitive=["grade", "sex"]),
+    "scorer_pass_mark": dict(kind="scorer", y_true="mark", y_pred="predicted_mark", pass_mark=50,
+                             sensitive=["area"]),
+}
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_streamed_equals_whole_file(path: Path, name: str) -> None:
+    streamed, whole = _both(path, AuditSpec(n_boot=200, seed=3, **SPECS[name]))
+    assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+    assert streamed["groups"] and streamed["checks"]
+
+
+@pytest.mark.parametrize("bins", ["overflow", "sampled"])
+def test_score_bins_chosen_as_the_engine_chooses(path: Path, bins: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Shrunk limits: more distinct scores than exact bins (equal-width bins, second pass), or
+    # more rows than the exact limit, decided from the engine's sample of the scores.
+    for module in (_auc, _stream):
+        monkeypatch.setattr(module, "MAX_EXACT_BINS", 512 if bins == "overflow" else 1024)
+        monkeypatch.setattr(module, "_EXACT_ROWS", 10**9 if bins == "overflow" else 1000)
+    monkeypatch.setattr(_auc, "_APPROX_BINS", 100)
+    monkeypatch.setattr(_stream, "_APPROX_BINS", 100)
+    monkeypatch.setattr(_stream, "_SAMPLE_ROWS", 500)
+    monkeypatch.setattr(_auc, "score_bins", _score_bins_with(500))
+    score = "fine_score" if bins == "overflow" else "score"
+    spec = AuditSpec(y_true="passed", y_pred="flag", score=score, sensitive=["sex"], n_boot=100)
+    streamed, whole = _both(path, spec)
+    assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+
+
+def _score_bins_with(sample_rows: int):
+    """The engine's ``score_bins`` with its sample of 100,000 scores made ``sample_rows``."""
+    def score_bins(score: np.ndarray) -> tuple[np.ndarray, int]:
+        n = len(score)
+        if n <= _auc._EXACT_ROWS or len(np.unique(score[:: max(n // sample_rows, 1)])) < _auc.MAX_EXACT_BINS // 8:
+            codes, uniques = pd.factorize(score, sort=True)
+            if len(uniques) <= _auc.MAX_EXACT_BINS:
+                return codes.astype(np.int64, copy=False), max(len(uniques), 1)
+        low, high = float(score.min()), float(score.max())
+        bins = ((score - low) * ((_auc._APPROX_BINS - 1) / (high - low))).astype(np.int64)
+        return bins, _auc._APPROX_BINS
+    return score_bins
+
+
+def test_problems_are_counted_over_every_batch(tmp_path: Path, frame: pd.DataFrame,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_stream, "_CSV_BLOCK", 16 << 10)
+    bad = frame.assign(sex=np.resize(np.array(["F", "", "M"], dtype=object), ROWS),
+                       flag=np.resize(np.array([0, 1, 2]), ROWS))
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "region"], reference={"sex": "X"})
+    with pytest.raises(InputError) as streamed:
+        _stream.stream_audit(path, spec, input_sha256=lambda: "-")
+    with pytest.raises(InputError) as whole:
+        run_audit(reader.read_table(path), spec)
+    assert sorted(p.translate("en") for p in streamed.value.problems) == \
+        sorted(p.translate("en") for p in whole.value.problems)
+
+
+def test_other_formats_are_left_to_the_whole_file_reader(tmp_path: Path, frame: pd.DataFrame) -> None:
+    path = tmp_path / "outputs.xlsx"
+    frame.head(50).to_excel(path, index=False)
+    spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex"])
+    assert _stream.stream_audit(path, spec, input_sha256=lambda: "-") is None

@@ -1,0 +1,585 @@
+"""Audits in constant memory: records streamed by batches into per-group sufficient statistics.
+
+A CSV/TSV or Parquet file of classifier or scorer records is read batch by batch (pyarrow's
+streaming CSV reader, ``ParquetFile.iter_batches``), only the audited columns, and each batch
+is reduced at once to the small tables the engine works from: four confusion cells per
+intersectional group, the per-group counts of each distinct score (for AUC), and the seven
+sums of a scorer. Memory is therefore a batch plus those tables, whatever the number of rows.
+
+The result is the in-memory audit's, exactly: the same conversions (``as_binary``,
+``as_numeric``) per batch, the same group order (values sorted as ``encode_groups`` sorts
+them), the same score bins (including the engine's choice between exact and equal-width
+bins), sums accumulated in row order (``np.add.at``, the order ``np.bincount`` adds in), and
+then the engine's own level functions with the same seed. ``tests/test_fairness_stream.py``
+compares the two.
+
+Files the streaming readers cannot take as they are (XLSX, JSON Lines, a CSV whose text turns
+out not to be UTF-8 further down) return ``None`` and the caller reads them whole.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..errors import WorkbenchError
+from ._auc import _APPROX_BINS, _EXACT_ROWS, MAX_EXACT_BINS, AucTable
+from ._counts import MAX_GROUPS, Groups
+from ._policy import FairnessPolicy, load_policy
+from ._result import AuditResult, overall_verdict
+from ._scores import S_ERR4
+from ._spec import (
+    _INVALID, _MISSING_VALUES, _NO_ROWS as _SPEC_NO_ROWS, _ROLE_REQUIRED, _TOO_MANY_GROUPS, AuditSpec, InputError,
+    Problems, as_binary, as_numeric, check_columns, check_reference_values, check_sensitive,
+)
+
+Progress = Callable[[float], None]
+STREAM_KINDS = ("classifier", "scorer")
+_CSV_BLOCK = 16 << 20  # bytes of text per CSV batch
+_PARQUET_BATCH = 1 << 20  # rows per Parquet batch
+_SAMPLE_ROWS = 100_000  # the engine samples about this many scores to choose exact or binned AUC
+
+
+class _Restart(Exception):
+    """Read the file again with what the first pass learned (a wider column type, the row count)."""
+
+
+class _NotStreamable(Exception):
+    """The file needs the whole-file reader (late cp1251 text, ...)."""
+
+
+# -- reading batches -------------------------------------------------------------------------
+
+
+@dataclass
+class _File:
+    """An opened CSV/TSV or Parquet file: its columns and a way to stream batches of some of them."""
+
+    name: str
+    kind: str
+    columns: list[str]
+    rows: int | None  # known up front for Parquet
+    categorical: set[str]  # Parquet dictionary columns: pandas categoricals, sorted as text and not stripped
+    open_batches: Callable[[list[str], Progress], Iterator[Any]]
+
+
+def _open_file(path: Path, max_bytes: int | None) -> _File | None:
+    from ..reader._read import _sniff_checked
+    from ..reader._source import _open_source
+
+    src = _open_source(path, None, max_bytes)
+    kind, encoding, sniffed = _sniff_checked(src)
+    if kind in ("csv", "tsv"):
+        return _csv_file(src, kind, encoding, sniffed)
+    if kind == "parquet":
+        return _parquet_file(src)
+    return None
+
+
+def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
+    import codecs
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from ..reader._cells import _checked_header, _clean_strings, _trim_header
+    from ..reader._keys import _BAD_HEADER, _CORRUPT, _EMPTY_COLUMN_NAME, _MIXED_ENCODING, _RAGGED, _RAGGED_ROW, \
+        _MAX_PROBLEMS, _SPARE
+    from ..reader._models import ReaderError, _cap
+
+    # The same header, encoding and options as ``reader._formats._read_delimited``.
+    named = _trim_header(sniffed.header)
+    spare = [f"{_SPARE}{i}" for i in range(len(sniffed.header) - len(named))]
+    header = _checked_header(named, src.name) + spare
+    arrow_encoding = {"utf-8-sig": "utf8", "utf-8": "utf8", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
+        encoding, encoding)
+    if encoding in ("utf-16-le", "utf-16-be") and not src.head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        arrow_encoding = encoding
+    column_types: dict[str, Any] = {header[i]: pa.string() for i in sniffed.text_columns if i < len(header)}
+
+    def read(wanted: list[str], threads: bool, on_ragged: Any) -> Iterator[tuple[Any, int]]:
+        stream = pa.OSFile(str(src.path))
+        read_options = pacsv.ReadOptions(use_threads=threads, encoding=arrow_encoding, block_size=_CSV_BLOCK,
+                                          column_names=header, skip_rows=1)
+        parse = pacsv.ParseOptions(delimiter=sniffed.delimiter, quote_char='"', double_quote=True,
+                                   newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=on_ragged)
+        convert = pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
+                                       decimal_point=sniffed.decimal, quoted_strings_can_be_null=True,
+                                       include_columns=wanted + spare)
+        with stream, pacsv.open_csv(stream, read_options=read_options, parse_options=parse,
+                                    convert_options=convert) as reader:
+            for batch in reader:
+                yield batch, stream.tell()
+
+    def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
+        ragged: list[tuple[int | None, int, int]] = []
+
+        def on_ragged(row: Any) -> str:
+            ragged.append((row.number, row.expected_columns, row.actual_columns))
+            return "skip"
+
+        try:
+            for batch, position in read(wanted, True, on_ragged):
+                for f in batch.schema:
+                    if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
+                        raise _NotStreamable  # text that is not UTF-8 further down: the whole-file reader decides
+                for col in spare:
+                    if batch.column(col).null_count != batch.num_rows:
+                        raise ReaderError(_BAD_HEADER, name=src.name, problems=[
+                            WorkbenchError(_EMPTY_COLUMN_NAME, position=header.index(col) + 1)])
+                progress(min(position / max(src.size, 1), 1.0))
+                if not ragged:
+                    yield _clean_strings(batch.drop_columns(spare) if spare else batch)
+        except pa.ArrowInvalid as exc:
+            from ..reader._formats import _widen
+
+            if _widen(str(exc), header, column_types, pa):
+                raise _Restart from None
+            raise ReaderError(_CORRUPT, name=src.name, kind="CSV") from None
+        except (UnicodeDecodeError, UnicodeError):
+            raise ReaderError(_MIXED_ENCODING, name=src.name, encoding=encoding) from None
+        if ragged:
+            if any(number is None for number, _, _ in ragged):  # row numbers need one thread
+                ragged.clear()
+                for _ in read(wanted, False, on_ragged):
+                    pass
+            problems = [WorkbenchError(_RAGGED_ROW, row=number if number is not None else "?", expected=exp,
+                                       found=act) for number, exp, act in ragged[:_MAX_PROBLEMS]]
+            raise ReaderError(_RAGGED, problems=_cap(problems, len(ragged)), name=src.name, count=len(ragged))
+
+    return _File(src.name, kind, [c for c in header if c not in spare], None, set(), batches)
+
+
+def _parquet_file(src: Any) -> _File:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..reader._cells import _checked_header, _clean_strings
+    from ..reader._keys import _CORRUPT
+    from ..reader._models import ReaderError
+
+    try:
+        handle = pq.ParquetFile(src.path)
+        schema = handle.schema_arrow
+    except Exception:
+        raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
+    original = {str(c).strip(): c for c in schema.names}
+    columns = _checked_header(list(schema.names), src.name)
+    rows = handle.metadata.num_rows
+
+    def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
+        names = [original[c] for c in wanted]
+        # Text columns come as dictionaries (the values once, then integers): grouping is cheap.
+        dictionary = [n for n in names if pa.types.is_string(schema.field(n).type)]
+        reader = pq.ParquetFile(src.path, read_dictionary=dictionary)
+        done = 0
+        try:
+            for batch in reader.iter_batches(batch_size=_PARQUET_BATCH, columns=names, use_threads=True):
+                done += batch.num_rows
+                progress(done / max(rows, 1))
+                yield _clean_strings(batch.rename_columns(wanted))
+        except (OSError, pa.ArrowException):
+            raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
+
+    categorical = {str(f.name).strip() for f in schema if pa.types.is_dictionary(f.type)}
+    return _File(src.name, "parquet", columns, rows, categorical, batches)
+
+
+# -- accumulating sufficient statistics ---------------------------------------------------
+
+
+def _sort_key(dictionary_type: bool) -> Callable[[Any], Any]:
+    # ``encode_groups`` sorts a categorical column by its text and any other by value.
+    return str if dictionary_type else (lambda v: v)
+
+
+@dataclass
+class _Plan:
+    """What a pass knows before it starts: the row count (for the score sample), the score range."""
+
+    rows: int | None = None
+    approx: tuple[float, float] | None = None  # (low, high) when AUC uses equal-width bins
+
+
+@dataclass
+class _Stats:
+    spec: AuditSpec
+    plan: _Plan
+    problems: dict[tuple[str, str], WorkbenchError] = field(default_factory=dict)
+    values: list[dict[Any, int]] = field(default_factory=list)  # per feature: value -> id
+    categorical: list[bool] = field(default_factory=list)
+    groups: dict[tuple[int, ...], int] = field(default_factory=dict)
+    rows: int = 0
+    cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.int64))
+    sums: np.ndarray = field(default_factory=lambda: np.zeros((0, S_ERR4 + 1)))
+    scores: dict[float, int] = field(default_factory=dict)
+    auc: np.ndarray | None = None  # (groups, 2, distinct scores) or (groups, 2, bins) in approx mode
+    auc_overflow: bool = False
+    low: float = math.inf
+    high: float = -math.inf
+    sample: list[np.ndarray] = field(default_factory=list)
+
+    # problems ---------------------------------------------------------------------------
+    def add_problems(self, found: Problems) -> None:
+        for problem in found.items:
+            slot = (problem.key, str(problem.params.get("column", "")))
+            if slot in self.problems and problem.key == _MISSING_VALUES:
+                self.problems[slot].params["count"] += problem.params["count"]
+            else:
+                self.problems.setdefault(slot, problem)
+
+    # groups -----------------------------------------------------------------------------
+    def _grow(self, n_groups: int) -> None:
+        if n_groups <= len(self.cells):
+            return
+        size = max(n_groups, 2 * len(self.cells), 16)
+        self.cells = np.concatenate([self.cells, np.zeros((size - len(self.cells), 4), dtype=np.int64)])
+        self.sums = np.concatenate([self.sums, np.zeros((size - len(self.sums), self.sums.shape[1]))])
+        if self.auc is not None:
+            self.auc = np.concatenate([self.auc, np.zeros((size - len(self.auc), *self.auc.shape[1:]), np.int64)])
+
+    def encode(self, columns: list[tuple[int, Any]], complete: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """Local group code per row and local -> global group ids of (feature, column) pairs.
+
+        None if a value is missing or a feature's column is not there (``complete`` False);
+        values and missing values are still recorded, for the messages.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        rows = len(columns[0][1]) if columns else 0
+        combined = np.zeros(rows, dtype=np.int64)
+        radix = 1
+        per_feature: list[tuple[np.ndarray, np.ndarray]] = []  # (row -> local value, local value -> id)
+        for j, arr in columns:
+            if not pa.types.is_dictionary(arr.type):
+                arr = pc.dictionary_encode(arr)
+            dictionary = arr.dictionary.to_pylist()
+            if not self.categorical[j] and pa.types.is_string(arr.dictionary.type):  # as ``_clean_strings``
+                dictionary = [None if v is None or not v.strip() else v.strip() for v in dictionary]
+            dictionary = [None if isinstance(v, float) and math.isnan(v) else v for v in dictionary]
+            ids = np.fromiter((-1 if v is None else self._value_id(j, v) for v in dictionary), dtype=np.int64,
+                              count=len(dictionary))
+            indices = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            bad = int((indices < 0).sum())
+            if (ids < 0).any():
+                bad += int((ids[indices[indices >= 0]] < 0).sum())
+            if bad:
+                found = Problems()
+                found.add(_MISSING_VALUES, column=self.spec.sensitive[j], count=bad)
+                self.add_problems(found)
+                continue
+            per_feature.append((indices, ids))
+            size = max(len(dictionary), 1)
+            if radix * size > 2**40:  # keep mixed-radix codes within int64
+                combined, present = _compact(combined, radix)
+                radix = len(present)
+            combined = combined * size + indices
+            radix *= size
+        if self.problems or not complete:
+            return None
+        codes, present = _compact(combined, radix)
+        # Any row of a local group tells its values: read each feature's id there.
+        representative = np.zeros(len(present), dtype=np.int64)
+        representative[codes] = np.arange(rows)
+        keys = np.stack([ids[indices[representative]] for indices, ids in per_feature], axis=1)
+        mapping = np.empty(len(present), dtype=np.int64)
+        for i, key in enumerate(map(tuple, keys.tolist())):
+            gid = self.groups.get(key)
+            if gid is None:
+                gid = self.groups[key] = len(self.groups)
+                if gid >= MAX_GROUPS:
+                    raise _TooMany(len(self.groups))
+            mapping[i] = gid
+        self._grow(len(self.groups))
+        return codes, mapping
+
+    def _value_id(self, feature: int, value: Any) -> int:
+        table = self.values[feature]
+        found = table.get(value)
+        if found is None:
+            found = table[value] = len(table)
+            if found >= MAX_GROUPS:
+                raise _TooMany(len(table))
+        return found
+
+    # statistics -------------------------------------------------------------------------
+    def add_cells(self, codes: np.ndarray, mapping: np.ndarray, truth: np.ndarray, pred: np.ndarray) -> None:
+        local = np.bincount(codes * 4 + (truth.astype(np.int64) * 2 + pred.astype(np.int64)),
+                            minlength=len(mapping) * 4).reshape(len(mapping), 4)
+        np.add.at(self.cells, mapping, local)  # two local groups may be one group (" F" and "F")
+
+    def add_sums(self, codes: np.ndarray, mapping: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        # ``score_sums``' seven columns, added row by row in file order as ``np.bincount`` adds.
+        err = y_pred - y_true
+        err2 = err * err
+        rows = mapping[codes]
+        for j, values in enumerate((None, y_pred, y_pred * y_pred, err, err2, np.abs(err), err2 * err2)):
+            if values is None:
+                self.sums[:, 0] += np.bincount(rows, minlength=len(self.sums))
+            else:
+                np.add.at(self.sums[:, j], rows, values)
+
+    def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray,
+                   offset: int) -> None:
+        if len(score):
+            self.low, self.high = min(self.low, float(score.min())), max(self.high, float(score.max()))
+        if self.plan.rows is not None and self.plan.rows > _EXACT_ROWS:
+            stride = max(self.plan.rows // _SAMPLE_ROWS, 1)
+            self.sample.append(score[(-offset) % stride::stride])
+        if self.auc_overflow:
+            return
+        label = label.astype(np.int64)
+        if self.plan.approx is not None:
+            low, high = self.plan.approx
+            bins = np.zeros(len(score), dtype=np.int64) if high == low else \
+                ((score - low) * ((_APPROX_BINS - 1) / (high - low))).astype(np.int64)
+            k = 1 if high == low else _APPROX_BINS
+            if self.auc is None:
+                self.auc = np.zeros((len(self.cells), 2, k), dtype=np.int64)
+            local = np.bincount((codes * 2 + label) * k + bins, minlength=len(mapping) * 2 * k)
+            np.add.at(self.auc, mapping, local.reshape(len(mapping), 2, k))
+            return
+        local_bins, uniques = pd.factorize(score)
+        ids = np.fromiter((self.scores.setdefault(v, len(self.scores)) for v in uniques.tolist()), dtype=np.int64,
+                          count=len(uniques))
+        if len(self.scores) > MAX_EXACT_BINS:  # too many distinct scores: equal-width bins, on a second pass
+            self.auc_overflow, self.auc = True, None
+            return
+        if self.auc is None or self.auc.shape[2] < len(self.scores):
+            width = max(len(self.scores), 2 * (0 if self.auc is None else self.auc.shape[2]), 64)
+            grown = np.zeros((len(self.cells), 2, min(width, MAX_EXACT_BINS)), dtype=np.int64)
+            if self.auc is not None:
+                grown[:, :, : self.auc.shape[2]] = self.auc
+            self.auc = grown
+        k = len(uniques)
+        local = np.bincount((codes * 2 + label) * k + local_bins, minlength=len(mapping) * 2 * k)
+        np.add.at(self.auc, (mapping[:, None, None], np.arange(2)[None, :, None], ids[None, None, :]),
+                  local.reshape(len(mapping), 2, k))
+
+
+class _TooMany(Exception):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _compact(combined: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes renumbered 0..k-1 in order, and the original code of each."""
+    if radix <= 4 * len(combined) + 1_000_000:
+        present = np.flatnonzero(np.bincount(combined, minlength=radix))
+        lookup = np.full(radix, -1, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        return lookup[combined], present
+    present, codes = np.unique(combined, return_inverse=True)
+    return codes.astype(np.int64, copy=False), present
+
+
+def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) -> None:
+    offset = stats.rows
+    stats.rows += batch.num_rows
+    sensitive = [(j, batch.column(c)) for j, c in enumerate(spec.sensitive) if c in present]
+    # Missing sensitive values are reported first, as the whole-file audit does.
+    encoded = stats.encode(sensitive, complete=len(sensitive) == len(spec.sensitive))
+    found = Problems()
+    convert = as_binary if spec.kind == "classifier" else as_numeric
+
+    def column(name: str | None, how: Callable) -> np.ndarray | None:
+        if name is None or name not in present:
+            return None
+        return how(batch.column(name).to_pandas(), name, found)
+
+    y_true, y_pred = column(spec.y_true, convert), column(spec.y_pred, convert)
+    score = column(spec.score, as_numeric) if spec.kind == "classifier" else None
+    stats.add_problems(found)
+    if encoded is None or stats.problems or y_true is None or y_pred is None:
+        return
+    codes, mapping = encoded
+    if spec.kind == "classifier":
+        stats.add_cells(codes, mapping, y_true, y_pred)
+        if score is not None:
+            stats.add_scores(codes, mapping, y_true, score, offset)
+        return
+    stats.add_sums(codes, mapping, y_true, y_pred)
+    if spec.pass_mark is not None:
+        passed_true, passed_pred = y_true >= spec.pass_mark, y_pred >= spec.pass_mark
+        stats.add_cells(codes, mapping, passed_true, passed_pred)
+        stats.add_scores(codes, mapping, passed_true, y_pred, offset)
+
+
+def _one_pass(file: _File, spec: AuditSpec, plan: _Plan, progress: Progress) -> _Stats:
+    present = set(file.columns)
+    probe = pd.DataFrame(columns=file.columns)
+    problems = Problems()
+    check_columns(probe, spec, problems)
+    problems.items = [p for p in problems.items if p.key != _SPEC_NO_ROWS]
+    if any(p.key == _ROLE_REQUIRED for p in problems.items):
+        problems.raise_if_any()
+    check_sensitive(probe, spec, problems)
+    stats = _Stats(spec=spec, plan=plan)
+    stats.add_problems(problems)
+    stats.values = [{} for _ in spec.sensitive]
+    stats.categorical = [c in file.categorical for c in spec.sensitive]
+    wanted = [c for c in dict.fromkeys([spec.y_true, spec.y_pred, spec.score if spec.kind == "classifier" else None,
+                                        *spec.sensitive]) if c is not None and c in present]
+    try:
+        for batch in file.open_batches(wanted, progress):
+            _add_batch(stats, batch, spec, present)
+    except _TooMany as exc:
+        found = Problems()
+        found.add(_TOO_MANY_GROUPS, count=exc.count, limit=MAX_GROUPS)
+        found.raise_if_any()
+    return stats
+
+
+# -- from the statistics to the engine's levels ------------------------------------------
+
+
+def _groups(stats: _Stats) -> tuple[Groups, np.ndarray]:
+    """Groups in ``encode_groups``' order, and the order of the accumulated rows."""
+    features = tuple(stats.spec.sensitive)
+    ranks, values = [], {}
+    for j, table in enumerate(stats.values):
+        used = sorted({key[j] for key in stats.groups})
+        by_id = {i: v for v, i in table.items()}
+        key = _sort_key(stats.categorical[j])
+        ordered = sorted(used, key=lambda i: key(by_id[i]))
+        ranks.append({i: r for r, i in enumerate(ordered)})
+        values[features[j]] = [str(by_id[i]) for i in ordered]
+    keys = sorted(stats.groups, key=lambda k: tuple(ranks[j][v] for j, v in enumerate(k)))
+    order = np.array([stats.groups[k] for k in keys], dtype=np.int64)
+    labels = [{f: values[f][ranks[j][k[j]]] for j, f in enumerate(features)} for k in keys]
+    membership = {}
+    for j, f in enumerate(features):
+        m = np.zeros((len(keys), len(values[f])), dtype=np.int64)
+        m[np.arange(len(keys)), [ranks[j][k[j]] for k in keys]] = 1
+        membership[f] = m
+    return Groups(features, np.zeros(0, dtype=np.int64), labels, values, membership), order
+
+
+def _needs(stats: _Stats) -> _Plan | None:
+    """A second pass, when the score bins the engine would use cannot be made from this one."""
+    if stats.auc is None and not stats.auc_overflow:
+        return None
+    if stats.auc_overflow:
+        return _Plan(rows=stats.rows, approx=(stats.low, stats.high))
+    if stats.rows > _EXACT_ROWS and len(stats.scores) >= MAX_EXACT_BINS // 8 and not stats.sample \
+            and stats.plan.rows is None:
+        return _Plan(rows=stats.rows)  # the engine's sample needs the row count
+    return None
+
+
+def _auc_table(stats: _Stats, order: np.ndarray) -> AucTable | None:
+    if stats.auc is None:
+        return None
+    table = stats.auc[order]
+    if stats.plan.approx is not None:
+        return AucTable(table)
+    distinct = np.array(list(stats.scores), dtype=float)  # in id order
+    by_value = np.argsort(distinct, kind="stable")
+    table = np.ascontiguousarray(table[:, :, by_value])  # the layout, and so the order of float sums, of bincount's
+    exact = stats.rows <= _EXACT_ROWS or len(distinct) < MAX_EXACT_BINS // 8 or \
+        len(np.unique(np.concatenate(stats.sample))) < MAX_EXACT_BINS // 8
+    if exact:  # the engine's ``score_bins``: distinct values, sorted
+        return AucTable(table if len(distinct) else np.zeros((len(order), 2, 1), dtype=np.int64))
+    low, high = stats.low, stats.high
+    if high == low:
+        return AucTable(table.sum(2, keepdims=True))
+    bins = ((distinct[by_value] - low) * ((_APPROX_BINS - 1) / (high - low))).astype(np.int64)
+    binned = np.zeros((len(order) * 2, _APPROX_BINS), dtype=np.int64)
+    np.add.at(binned.T, bins, table.reshape(len(order) * 2, -1).T)
+    return AucTable(binned.reshape(len(order), 2, _APPROX_BINS))
+
+
+def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str], max_bytes: int | None = None,
+                 policy: FairnessPolicy | None = None, progress: Progress | None = None) -> AuditResult | None:
+    """Audit a CSV/TSV or Parquet file of records batch by batch; ``None`` if it needs the whole-file reader.
+
+    ``input_sha256`` is called once the file has been read (hashing is a pass over the bytes too).
+    Raises the reader's ``ReaderError`` and the engine's ``InputError`` as :func:`run_audit` would.
+    """
+    from ._engine import _classifier_levels, _merge, _scorer_levels
+
+    if spec.kind not in STREAM_KINDS:
+        return None
+    report = progress or (lambda _fraction: None)
+    policy = policy or load_policy()
+    thresholds = policy.thresholds(spec.tier)
+    file = _open_file(path, max_bytes)
+    if file is None:
+        return None
+    plan = _Plan(rows=file.rows)
+    try:
+        for _attempt in range(2 * len(file.columns) + 3):  # a wider column type, or a second score pass
+            try:
+                stats = _one_pass(file, spec, plan, lambda f: report(0.85 * f))
+            except _Restart:
+                continue
+            again = None if stats.problems else _needs(stats)
+            if again is None:
+                break
+            plan = again
+        else:  # pragma: no cover - bounded by the number of columns
+            return None
+    except _NotStreamable:
+        return None
+    if stats.rows == 0 and not stats.problems:
+        from ..reader._keys import _NO_ROWS
+        from ..reader._models import ReaderError
+
+        raise ReaderError(_NO_ROWS, name=file.name)
+    if stats.problems:
+        # Like the whole-file audit, name an unknown reference value too, not only on the next attempt.
+        found = Problems()
+        check_reference_values({f: [str(v) for v in table if v is not None] for f, table in
+                                zip(spec.sensitive, stats.values)}, spec, found)
+        stats.add_problems(found)
+        raise InputError(_INVALID, problems=list(stats.problems.values()))
+    groups, order = _groups(stats)
+    found = Problems()
+    check_reference_values(groups.values, spec, found)
+    found.raise_if_any()
+    report(0.9)
+    auc = _auc_table(stats, order)
+    counts = stats.cells[order]
+    if spec.kind == "classifier":
+        out = _classifier_levels(groups, counts, spec, thresholds, auc, report)
+    else:
+        out = _scorer_levels(groups, stats.sums[order], spec, thresholds)
+        if spec.pass_mark is not None:
+            out = _merge(out, _classifier_levels(groups, counts, spec, thresholds, auc, report))
+    checks = [c for _, (_, _, level_checks) in out for c in level_checks]
+    result = AuditResult(
+        spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=stats.rows, groups=out[0][1][0],
+        marginal_groups={name: g for name, (g, _, _) in out[1:]},
+        references={name: ref for name, (_, ref, _) in out},
+        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=input_sha256(),
+    )
+    report(1.0)
+    return result
+
+
+def terminal_progress(stream: Any = None) -> Progress | None:
+    """A progress bar on stderr, only when stderr is a terminal (never in pipes or logs)."""
+    stream = stream or sys.stderr
+    if not getattr(stream, "isatty", lambda: False)():
+        return None
+    state = {"shown": -1, "start": time.monotonic()}
+
+    def show(fraction: float) -> None:
+        percent = int(fraction * 100)
+        if percent == state["shown"] or time.monotonic() - state["start"] < 0.5 and percent < 100:
+            return
+        state["shown"] = percent
+        bar = "#" * (percent // 4)
+        stream.write(f"\r[{bar:<25}] {percent:3d}%" + ("\n" if percent >= 100 else ""))
+        stream.flush()
+
+    return show
