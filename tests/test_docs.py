@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _commands(group: click.Group, prefix: str = "") -> list[str]:
     names = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # every command, also those not imported yet (LazyGroup)
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             names += _commands(command, f"{prefix}{name} ")
         else:

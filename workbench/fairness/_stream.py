@@ -42,7 +42,7 @@ from ._spec import (
 
 Progress = Callable[[float], None]
 STREAM_KINDS = ("classifier", "scorer")
-_CSV_BLOCK = 16 << 20  # bytes of text per CSV batch
+_CSV_BLOCK = 4 << 20  # bytes of text per CSV batch (small blocks keep the parse pipelined)
 _PARQUET_BATCH = 1 << 20  # rows per Parquet batch
 _SAMPLE_ROWS = 100_000  # the engine samples about this many scores to choose exact or binned AUC
 
@@ -177,7 +177,8 @@ def _parquet_file(src: Any) -> _File:
     def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
         names = [original[c] for c in wanted]
         # Text columns come as dictionaries (the values once, then integers): grouping is cheap.
-        dictionary = [n for n in names if pa.types.is_string(schema.field(n).type)]
+        dictionary = [n for n in names if pa.types.is_string(schema.field(n).type)
+                      or pa.types.is_large_string(schema.field(n).type)]
         reader = pq.ParquetFile(src.path, read_dictionary=dictionary)
         done = 0
         try:
@@ -262,13 +263,17 @@ class _Stats:
             if not pa.types.is_dictionary(arr.type):
                 arr = pc.dictionary_encode(arr)
             dictionary = arr.dictionary.to_pylist()
-            if not self.categorical[j] and pa.types.is_string(arr.dictionary.type):  # as ``_clean_strings``
+            if not self.categorical[j] and (pa.types.is_string(arr.dictionary.type)
+                                               or pa.types.is_large_string(arr.dictionary.type)):  # as ``_clean_strings``
                 dictionary = [None if v is None or not v.strip() else v.strip() for v in dictionary]
             dictionary = [None if isinstance(v, float) and math.isnan(v) else v for v in dictionary]
             ids = np.fromiter((-1 if v is None else self._value_id(j, v) for v in dictionary), dtype=np.int64,
                               count=len(dictionary))
-            indices = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            bad = int((indices < 0).sum())
+            if arr.indices.null_count:
+                indices = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            else:  # no copy, no compute kernel
+                indices = arr.indices.to_numpy(zero_copy_only=False)
+            bad = int((indices < 0).sum()) if arr.indices.null_count else 0
             if (ids < 0).any():
                 bad += int((ids[indices[indices >= 0]] < 0).sum())
             if bad:
