@@ -50,7 +50,8 @@ def render(sub) -> None:
     guess = reader.suggest_mapping(frame)
     columns = list(frame.columns)
     kind = st.radio(tr("fpanel.kind"), KINDS, horizontal=True, key=f"fp_kind_{sub.id}",
-                    index=KINDS.index(DEFAULT_KIND.get(sub.dossier.model_type, "classifier")),
+                    index=KINDS.index("counts" if set(CONFUSION) <= set(columns)  # a counts file from the vendor's engine
+                                      else DEFAULT_KIND.get(sub.dossier.model_type, "classifier")),
                     format_func=lambda k: tr("fpanel.kind_" + k))
     spec_fields = _mapping_form(sub.id, kind, frame, columns, guess)
     c1, c2, c3 = st.columns(3)
@@ -171,6 +172,9 @@ def show_result(run) -> None:
         if len(details) > 6:
             with st.expander(tr("fpanel.more", n=len(details) - 6)):
                 st.markdown("\n".join(f"- {line}" for line in details[6:]))
+    if result.spec.kind in ("counts", "score_counts"):  # no learner records were seen: say so
+        st.info(tr("scale.panel.from_counts", groups=format_number(len(result.groups), lang()),
+                   records=format_number(int(sum(g.n for g in result.groups)), lang())))
     st.caption(tr("fpanel.provenance", engine=run.engine_version, policy=run.policy_version,
                   sha=run.attachment_sha256[:16], hash=run.result_hash[:16]))
     _charts(result)

@@ -53,8 +53,11 @@ def run_and_save(reg: Registry, actor: Actor, submission_id: int, attachment_id:
     att = get_attachment(reg, actor, attachment_id)
     if att.submission_id != submission_id or att.purpose != "outputs":
         raise NotFound(NOT_OUTPUTS)
-    frame = read_table(store.path(att.sha256))
-    result = run_audit(frame, spec, input_sha256=att.sha256, progress=progress)
+    from .fairness._stream import stream_audit  # CSV/Parquet records: by batches, in constant memory
+
+    result = stream_audit(store.path(att.sha256), spec, input_sha256=lambda: att.sha256, progress=progress)
+    if result is None:
+        result = run_audit(read_table(store.path(att.sha256)), spec, input_sha256=att.sha256, progress=progress)
     result_json = result.model_dump_json()
     digest = hashlib.sha256(result_json.encode()).hexdigest()
     with reg.transaction():

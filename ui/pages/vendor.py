@@ -132,7 +132,8 @@ def _files(sub: Submission) -> None:
         st.markdown(f"**{tr('purpose.' + purpose)}**")
         for att in subs.list_attachments(wb.registry, actor(), sub.id, purpose=purpose):
             st.write(f":material/attach_file: {att.original_name} · {att.kind} · {att.size:,} B · `{att.sha256[:12]}`")
-        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}")
+        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}",
+                                  help=tr("scale.vendor.counts_help") if purpose == "outputs" else None)
         if upload is not None and st.button(tr("vendor.attach"), key=f"attach_{purpose}_{sub.id}"):
             with friendly():
                 subs.add_attachment(wb.registry, actor(), sub.id, upload.getvalue(), upload.name, purpose=purpose,
