@@ -10,6 +10,16 @@ Usage::
     python benchmarks/bench_fairness.py                  # the full comparison (several minutes)
     python benchmarks/bench_fairness.py --quick          # small sizes, a smoke run
     python benchmarks/bench_fairness.py --engine-rows 1000000 --skip-fairlearn
+    python benchmarks/bench_fairness.py --scale-only         # whole-process CLI at scale only
+    python benchmarks/bench_fairness.py --scale-only --big   # ... and 100M rows (writes ~2 GB under --data-dir once)
+
+The scale section runs the ``workbench`` command itself as a separate process (interpreter
+start, imports, reading the file, 1,000 resamples, printing): ``workbench --help``; ``workbench
+audit`` on 1M rows (Parquet and CSV) beside fairlearn's MetricFrame point estimates (data already
+in memory, so fairlearn's figure is a lower bound) and Aequitas' crosstabs (in its own virtual
+environment, ``--aequitas-python``, since it needs pandas < 3); a 10M-row CSV; with ``--big`` a
+100M-row Parquet file streamed, and DuckDB's counts of it then the audit of the counts. Peak
+memory of a command is the child's ``ru_maxrss``.
 
 Times exclude making the data; "+ read" cases include reading a CSV written beforehand.
 """
@@ -106,6 +116,14 @@ def run_case(case: str, rows: int, n_boot: int, csv: str | None) -> dict:
         end = time.perf_counter()
         return {"seconds": end - start, "read_s": read_s, "audit_s": end - audit_start, "groups": len(result.groups),
                 "rss_before_mb": before, "peak_rss_mb": _rss_mb()}
+    if case == "cmd_write":
+        start = time.perf_counter()
+        write_data(Path(json.loads(csv)["path"]), rows)
+        return {"seconds": time.perf_counter() - start, "rss_before_mb": 0.0, "peak_rss_mb": _rss_mb()}
+    if case.startswith("cmd_"):
+        return _command_case(case, csv, n_boot)
+    if case == "aequitas":
+        return _aequitas_case(csv)
     frame = make_data(rows)
     before = _rss_mb()
     if case.startswith("engine"):
@@ -137,8 +155,64 @@ def run_case(case: str, rows: int, n_boot: int, csv: str | None) -> dict:
     return {"seconds": seconds, "groups": groups, "rss_before_mb": before, "peak_rss_mb": _rss_mb()}
 
 
-def _child(case: str, rows: int, n_boot: int, csv: str | None = None, timeout: float = 3600) -> dict:
-    cmd = [sys.executable, __file__, "--case", case, "--rows", str(rows), "--n-boot", str(n_boot)]
+AUDIT_ARGS = ["--y-true", "y_true", "--y-pred", "y_pred", "--sensitive", ",".join(FEATURES)]
+
+
+def _command_case(case: str, spec: str, n_boot: int) -> dict:
+    """Time one ``workbench`` command as its own process; ``spec`` is JSON: {"args": [...], "repeat": n}."""
+    options = json.loads(spec)
+    args = [sys.executable, "-m", "workbench.cli", *options["args"]]
+    if case == "cmd_audit":
+        args += ["--bootstrap", str(n_boot)]
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    times = []
+    for _ in range(options.get("repeat", 1)):
+        start = time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=3600)  # noqa: S603
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": min(times), "rss_before_mb": 0.0, "peak_rss_mb": peak, "runs": len(times)}
+
+
+def _aequitas_case(path: str) -> dict:
+    """Aequitas' crosstabs (counts and rates per group of each attribute) on the same Parquet file."""
+    import pandas as pd
+    from aequitas.group import Group
+
+    frame = pd.read_parquet(path, columns=["y_true", "y_pred", *FEATURES])
+    frame = frame.rename(columns={"y_pred": "score", "y_true": "label_value"})
+    before = _rss_mb()
+    start = time.perf_counter()
+    crosstabs, _ = Group().get_crosstabs(frame, attr_cols=FEATURES)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "groups": len(crosstabs), "rss_before_mb": before, "peak_rss_mb": _rss_mb()}
+
+
+def write_data(path: Path, rows: int, chunk: int = 5_000_000) -> None:
+    """The synthetic data written by chunks (so 100M rows need no 100M-row frame), once."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if path.exists():
+        return
+    part = path.with_suffix(path.suffix + ".part")
+    writer = None
+    for i, start in enumerate(range(0, rows, chunk)):
+        table = pa.Table.from_pandas(make_data(min(chunk, rows - start), seed=i), preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(part, table.schema) if path.suffix == ".parquet" else \
+                pacsv.CSVWriter(part, table.schema)
+        writer.write_table(table)
+    writer.close()
+    part.rename(path)
+
+
+def _child(case: str, rows: int, n_boot: int, csv: str | None = None, timeout: float = 3600,
+           python: str | None = None) -> dict:
+    cmd = [python or sys.executable, __file__, "--case", case, "--rows", str(rows), "--n-boot", str(n_boot)]
     if csv:
         cmd += ["--csv", csv]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -147,6 +221,77 @@ cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if done.returncode != 0:
         raise SystemExit(f"case {case} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _table(results: list[tuple[str, str, dict]]) -> None:
+    print("\n| case | rows | time (s) | peak RSS (MB) | RSS with data (MB) | call's own peak (MB) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, rows, out in results:
+        extra = f" (read {out['read_s']:.2f} s + audit {out['audit_s']:.2f} s)" if "audit_s" in out else ""
+        own = f"{out['call_peak_mb']:.0f}" if "call_peak_mb" in out else "—"
+        print(f"| {label}{extra} | {rows} | {out['seconds']:.3f} | {out['peak_rss_mb']:.0f} "
+              f"| {out['rss_before_mb']:.0f} | {own} |")
+
+
+def scale_section(args: argparse.Namespace, record) -> None:
+    """Whole ``workbench`` processes at 1M, 10M and (``--big``) 100M rows, beside fairlearn and Aequitas."""
+    small, csv_rows, big = (100_000, 1_000_000, 10_000_000) if args.quick else (1_000_000, 10_000_000, 100_000_000)
+    data = Path(args.data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    files = {"small.parquet": small, "small.csv": small, "medium.csv": csv_rows}
+    if args.big:
+        files["big.parquet"] = big
+    for name, rows in files.items():
+        path = data / f"{_fmt_rows(rows)}-{name}"
+        print(f"  writing {path} (once)", file=sys.stderr, flush=True)
+        _child("cmd_write", rows, 0, json.dumps({"path": str(path)}))
+        files[name] = (path, rows)  # type: ignore[assignment]
+
+    def command(label: str, rows: int, args_: list[str], case: str = "cmd_audit", repeat: int = 1) -> dict:
+        return record(label, case, rows, args.n_boot, json.dumps({"args": args_, "repeat": repeat}))
+
+    help_ = command("workbench --help (best of 5)", 0, ["--help"], case="cmd_help", repeat=5)
+    path, rows = files["small.parquet"]
+    fl = None if args.skip_fairlearn else record("fairlearn MetricFrame, point estimates (data in memory)",
+                                                 "fairlearn_point", rows, 0)
+    aeq = None
+    if args.aequitas_python:
+        aeq = record("Aequitas Group.get_crosstabs (data in memory)", "aequitas", rows, 0, str(path),
+                     python=args.aequitas_python)
+    parquet = command(f"workbench audit, Parquet, whole process, {args.n_boot} resamples", rows,
+                      ["audit", str(path), *AUDIT_ARGS])
+    auc = command("workbench audit, Parquet, + per-group AUC", rows, ["audit", str(path), *AUDIT_ARGS, "--score", "score"])
+    path_csv, _ = files["small.csv"]
+    csv_small = command("workbench audit, CSV, whole process", rows, ["audit", str(path_csv), *AUDIT_ARGS])
+    path_csv, rows_csv = files["medium.csv"]
+    csv_big = command("workbench audit, CSV, whole process", rows_csv, ["audit", str(path_csv), *AUDIT_ARGS])
+    if args.big:
+        path_big, rows_big = files["big.parquet"]
+        streamed = command("workbench audit, Parquet streamed, + AUC", rows_big,
+                           ["audit", str(path_big), *AUDIT_ARGS, "--score", "score"])
+        counts_file = data / "big-counts.csv"
+        counted = command("workbench counts --engine duckdb (Parquet -> counts)", rows_big,
+                          ["counts", str(path_big), *AUDIT_ARGS, "-o", str(counts_file)], case="cmd_counts")
+        from_counts = command("workbench audit --kind counts (of those counts)", rows_big,
+                              ["audit", str(counts_file), "--kind", "counts", "--sensitive", ",".join(FEATURES)])
+    print("\nscale (whole processes; 2 cores shared with other work, so figures are upper bounds):", file=sys.stderr)
+    lines = [f"- workbench --help: {help_['seconds']:.3f} s (goal < 0.3 s)"]
+    if fl:
+        lines.append(f"- {_fmt_rows(rows)} rows: fairlearn point estimates {fl['seconds']:.2f} s vs whole `workbench audit` "
+                     f"{parquet['seconds']:.2f} s (Parquet) / {csv_small['seconds']:.2f} s (CSV): "
+                     f"x{fl['seconds'] / parquet['seconds']:.0f} / x{fl['seconds'] / csv_small['seconds']:.0f} "
+                     f"(goal >= 25x); with AUC {auc['seconds']:.2f} s")
+    if aeq:
+        lines.append(f"- Aequitas crosstabs {aeq['seconds']:.2f} s: x{aeq['seconds'] / parquet['seconds']:.0f} "
+                     "the whole `workbench audit`")
+    lines.append(f"- {_fmt_rows(rows_csv)}-row CSV: {csv_big['seconds']:.2f} s, peak {csv_big['peak_rss_mb']:.0f} MB "
+                 f"(goal < 4 s)")
+    if args.big:
+        lines.append(f"- {_fmt_rows(rows_big)}-row Parquet streamed: {streamed['seconds']:.1f} s, peak "
+                     f"{streamed['peak_rss_mb']:.0f} MB (goal < 60 s, < 1 GB)")
+        lines.append(f"- DuckDB counts {counted['seconds']:.1f} s (peak {counted['peak_rss_mb']:.0f} MB), then audit "
+                     f"of the counts {from_counts['seconds']:.2f} s")
+    print("\n".join(lines))
 
 
 def _fmt_rows(rows: int) -> str:
@@ -170,6 +315,12 @@ def main() -> None:
     parser.add_argument("--reader", action="store_true", help="also time workbench.reader.read_table on the CSV")
     parser.add_argument("--skip-fairlearn", action="store_true")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--scale-only", action="store_true", help="only the whole-process scale section")
+    parser.add_argument("--skip-scale", action="store_true", help="no whole-process scale section")
+    parser.add_argument("--big", action="store_true", help="also 100M rows: Parquet streamed, DuckDB counts")
+    parser.add_argument("--data-dir", default="/tmp/workbench-bench", help="where the scale data are written once")
+    parser.add_argument("--aequitas-python", default=os.environ.get("AEQUITAS_PYTHON"),
+                        help="a Python with aequitas installed (it needs pandas < 3)")
     args = parser.parse_args()
 
     if args.case:
@@ -181,14 +332,18 @@ def main() -> None:
 
     results: list[tuple[str, str, dict]] = []
 
-    def record(label: str, case: str, rows: int, n_boot: int, csv: str | None = None) -> dict:
-        out = _child(case, rows, n_boot, csv)
+    def record(label: str, case: str, rows: int, n_boot: int, csv: str | None = None, python: str | None = None) -> dict:
+        out = _child(case, rows, n_boot, csv, python=python)
         results.append((label, _fmt_rows(rows), out))
         print(f"  {label:<52} {_fmt_rows(rows):>5}  {out['seconds']:8.3f} s  peak {out['peak_rss_mb']:7.0f} MB",
               file=sys.stderr, flush=True)
         return out
 
     print("running (each case in its own process):", file=sys.stderr)
+    if args.scale_only:
+        scale_section(args, record)
+        _table(results)
+        return
     fl_point = None if args.skip_fairlearn else record(
         "fairlearn MetricFrame, point estimates", "fairlearn_point", args.point_rows, 0)
     eng_point = record(f"engine, estimates + {args.n_boot}-resample intervals", "engine", args.point_rows, args.n_boot)
@@ -216,13 +371,9 @@ def main() -> None:
                 record("read CSV (workbench.reader) + engine with AUC", "engine_read_reader", args.csv_rows,
                        args.n_boot, path)
 
-    print("\n| case | rows | time (s) | peak RSS (MB) | RSS with data (MB) | call's own peak (MB) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, rows, out in results:
-        extra = f" (read {out['read_s']:.2f} s + audit {out['audit_s']:.2f} s)" if "audit_s" in out else ""
-        own = f"{out['call_peak_mb']:.0f}" if "call_peak_mb" in out else "—"
-        print(f"| {label}{extra} | {rows} | {out['seconds']:.3f} | {out['peak_rss_mb']:.0f} "
-              f"| {out['rss_before_mb']:.0f} | {own} |")
+    if not args.skip_scale:
+        scale_section(args, record)
+    _table(results)
     print("\nratios (fairlearn / engine):")
     if fl_point:
         print(f"- point estimates at {_fmt_rows(args.point_rows)}: time x{fl_point['seconds'] / eng_point['seconds']:.0f} "
