@@ -128,3 +128,31 @@ def test_bad_input_is_refused_with_a_message(tmp_path: Path, frame: pd.DataFrame
         quote("", "spark")
     done = invoke("counts-sql", "--table", "t", "--y-true", "a", "--sensitive", "s")
     assert done.exit_code == 2 and "--y-pred" in done.stderr
+
+
+def _panel_page() -> None:
+    """A saved run of a counts file, shown by the review wizard's fairness panel."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from ui.fairness_panel import show_result
+    from workbench.fairness import AuditSpec, run_audit
+
+    counts = pd.DataFrame({"sex": ["F", "M"], "tn": [400, 500], "fp": [100, 50], "fn": [50, 80], "tp": [450, 370]})
+    result = run_audit(counts, AuditSpec(kind="counts", sensitive=["sex"], n_boot=200))
+    show_result(SimpleNamespace(result=result, engine_version="e", policy_version="p", attachment_sha256="0" * 64,
+                                result_hash="1" * 64))
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_reviewer_sees_that_the_audit_came_from_counts(lang: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_panel_page, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception
+    expected = t("scale.panel.from_counts", lang, groups="2", records="2 000" if lang != "en" else "2,000")
+    shown = [box.value for box in at.info]
+    assert any(box.replace("\xa0", " ") == expected.replace("\xa0", " ") for box in shown), shown
