@@ -89,7 +89,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from ..reader._cells import _checked_header, _clean_strings, _trim_header
+    from ..reader._cells import _checked_header, _trim_header
     from ..reader._keys import _BAD_HEADER, _CORRUPT, _EMPTY_COLUMN_NAME, _MIXED_ENCODING, _RAGGED, _RAGGED_ROW, \
         _MAX_PROBLEMS, _SPARE
     from ..reader._models import ReaderError, _cap
@@ -136,7 +136,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
                             WorkbenchError(_EMPTY_COLUMN_NAME, position=header.index(col) + 1)])
                 progress(min(position / max(src.size, 1), 1.0))
                 if not ragged:
-                    yield _clean_strings(batch.drop_columns(spare) if spare else batch)
+                    yield batch.drop_columns(spare) if spare else batch  # text is cleaned where used
         except pa.ArrowInvalid as exc:
             from ..reader._formats import _widen
 
@@ -161,7 +161,7 @@ def _parquet_file(src: Any) -> _File:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..reader._cells import _checked_header, _clean_strings
+    from ..reader._cells import _checked_header
     from ..reader._keys import _CORRUPT
     from ..reader._models import ReaderError
 
@@ -185,7 +185,7 @@ def _parquet_file(src: Any) -> _File:
             for batch in reader.iter_batches(batch_size=_PARQUET_BATCH, columns=names, use_threads=True):
                 done += batch.num_rows
                 progress(done / max(rows, 1))
-                yield _clean_strings(batch.rename_columns(wanted))
+                yield batch.rename_columns(wanted)  # text is cleaned where used
         except (OSError, pa.ArrowException):
             raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
 
@@ -388,6 +388,10 @@ def _compact(combined: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) -> None:
+    import pyarrow as pa
+
+    from ..reader._cells import _clean_strings
+
     offset = stats.rows
     stats.rows += batch.num_rows
     sensitive = [(j, batch.column(c)) for j, c in enumerate(spec.sensitive) if c in present]
@@ -399,7 +403,12 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
     def column(name: str | None, how: Callable) -> np.ndarray | None:
         if name is None or name not in present:
             return None
-        return how(batch.column(name).to_pandas(), name, found)
+        values = batch.column(name)
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            # The reader's cleaning (stripped, empty is missing); sensitive columns are
+            # cleaned on their dictionary of values instead, which is much cheaper.
+            values = _clean_strings(pa.RecordBatch.from_arrays([values], names=[name])).column(0)
+        return how(values.to_pandas(), name, found)
 
     y_true, y_pred = column(spec.y_true, convert), column(spec.y_pred, convert)
     score = column(spec.score, as_numeric) if spec.kind == "classifier" else None
