@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -123,3 +124,22 @@ def test_other_formats_are_left_to_the_whole_file_reader(tmp_path: Path, frame: 
     frame.head(50).to_excel(path, index=False)
     spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex"])
     assert _stream.stream_audit(path, spec, input_sha256=lambda: "-") is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _stream.terminal_progress(io.StringIO()) is None  # a pipe or a log: nothing
+    clock = iter(range(10**6))
+    monkeypatch.setattr(_stream.time, "monotonic", lambda: next(clock))  # a second per call: no waiting
+    screen = _Terminal()
+    show = _stream.terminal_progress(screen)
+    assert show is not None
+    seen: list[float] = []
+    spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex"], n_boot=100)
+    _stream.stream_audit(path, spec, input_sha256=lambda: "-", progress=lambda f: (seen.append(f), show(f)))
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 3
+    assert screen.getvalue().endswith("] 100%\n") and "\r[" in screen.getvalue()

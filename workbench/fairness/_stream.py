@@ -563,12 +563,14 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     report(0.9)
     auc = _auc_table(stats, order)
     counts = stats.cells[order]
+    quiet: Progress = lambda _fraction: None  # noqa: E731 - the engine's own fractions would go back
+
     if spec.kind == "classifier":
-        out = _classifier_levels(groups, counts, spec, thresholds, auc, report)
+        out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet)
     else:
         out = _scorer_levels(groups, stats.sums[order], spec, thresholds)
         if spec.pass_mark is not None:
-            out = _merge(out, _classifier_levels(groups, counts, spec, thresholds, auc, report))
+            out = _merge(out, _classifier_levels(groups, counts, spec, thresholds, auc, quiet))
     checks = [c for _, (_, _, level_checks) in out for c in level_checks]
     result = AuditResult(
         spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=stats.rows, groups=out[0][1][0],
