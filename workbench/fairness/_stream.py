@@ -338,7 +338,7 @@ class _Stats:
             self.low, self.high = min(self.low, float(score.min())), max(self.high, float(score.max()))
         if self.plan.rows is not None and self.plan.rows > _EXACT_ROWS:
             stride = max(self.plan.rows // _SAMPLE_ROWS, 1)
-            self.sample.append(score[(-offset) % stride::stride])
+            self.sample.append(score[(-offset) % stride::stride].copy())  # a copy: a view would keep the batch
         if self.auc_overflow:
             return
         label = label.astype(np.int64)
