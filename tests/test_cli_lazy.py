@@ -69,6 +69,8 @@ def test_catalogue_cache_is_built_checked_and_optional(tmp_path: Path, monkeypat
     full = i18n.catalogue()
     cache = tmp_path / "cache"
     monkeypatch.setenv(i18n.CACHE_ENV, str(cache))
+    assert i18n.cache_dirs()[0] == cache  # the environment's folder comes first
+    monkeypatch.setattr(i18n, "cache_dirs", lambda: [cache])  # and only it, here
     i18n.messages.cache_clear()
     assert i18n.messages("ru") == {k: v["ru"] for k, v in full.items()}
     written = json.loads((cache / "catalogue.ru.json").read_text(encoding="utf-8"))
