@@ -165,7 +165,7 @@ def has_key(key: str) -> bool:
 
 def translations(key: str) -> dict[str, str]:
     """All three translations of a key (for YAML content shown as-is)."""
-    return {lang: messages(lang)[key] for lang in LANGUAGES if key in messages(lang)}
+    return {lang: messages(lang)[key] for lang in LANGUAGES}
 
 
 def format_date(value: dt.date | dt.datetime | str | None, lang: str | None = DEFAULT_LANGUAGE) -> str:
