@@ -143,3 +143,17 @@ def test_progress_bar_only_on_a_terminal(path: Path, monkeypatch: pytest.MonkeyP
     _stream.stream_audit(path, spec, input_sha256=lambda: "-", progress=lambda f: (seen.append(f), show(f)))
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 3
     assert screen.getvalue().endswith("] 100%\n") and "\r[" in screen.getvalue()
+
+
+def test_parquet_categories_kept_as_the_reader_keeps_them(tmp_path: Path, frame: pd.DataFrame,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pandas categorical (an Arrow dictionary in Parquet) is not stripped by the reader:
+    # " F " stays a group of its own, in the streamed audit too.
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 700)
+    path = tmp_path / "categories.parquet"
+    frame.assign(sex=frame["sex"].astype("category")).to_parquet(path, index=False)
+    assert isinstance(reader.read_table(path)["sex"].dtype, pd.CategoricalDtype)
+    spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "grade"], n_boot=100)
+    streamed, whole = _both(path, spec)
+    assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+    assert {g["group"]["sex"] for g in streamed["groups"]} == {" F ", "F", "M"}
