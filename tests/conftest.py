@@ -11,8 +11,7 @@ from workbench.db import Registry
 from workbench.models import SYSTEM, Role, make_bin
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-UCI_DIR = SHARED / "data" / "uci-student-performance"  # Cortez & Silva 2008, CC BY 4.0
+UCI_DIR = REPO / "fixtures" / "uci-student-performance"  # Cortez & Silva 2008, doi:10.24432/C5TG7T, CC BY 4.0
 PASSWORD = "correct-horse-1"
 PDFSIG_VALID = "Signature Validation: Signature is Valid."
 
