@@ -46,6 +46,7 @@ MISSING_FILE = "pub.export.missing_file"
 CHANGED_FILE = "pub.export.changed_file"
 UNLISTED_FILE = "pub.export.unlisted_file"
 NOT_A_FOLDER = "pub.export.not_a_folder"
+EXTRA_FILE = "ops.export.extra_file"
 
 #: field -> (JSON type, description). The allow-list of what leaves, and its documentation.
 EXPORT_FIELDS: dict[str, tuple[str, str]] = {
@@ -91,11 +92,14 @@ class ExportCheck(BaseModel):
     labels: int | None = None
     problems: list[str] = Field(default_factory=list)  # catalogue keys
     problem_files: list[str] = Field(default_factory=list)
+    extra_files: list[str] = Field(default_factory=list)  # in the folder, not covered by the signature
+    log_head: str | None = None  # the event-log anchor the export carries, "<event id>:<hash>"
 
     @property
     def ok(self) -> bool:
         return (self.signature_valid and self.signed_by_committee and bool(self.files)
-                and all(self.files.values()) and all(f in self.files for f in DATA_FILES))
+                and all(self.files.values()) and all(f in self.files for f in DATA_FILES)
+                and not self.extra_files)
 
     def explain(self, lang: str = "kk") -> list[str]:
         lines = [t("pub.export.q_signature_" + ("yes" if self.signature_valid else "no"), lang),
@@ -103,6 +107,8 @@ class ExportCheck(BaseModel):
                    signer=self.signer or "—")]
         for name in DATA_FILES:
             lines.append(t("pub.export.q_file_" + ("yes" if self.files.get(name) else "no"), lang, file=name))
+        for name in self.extra_files:
+            lines.append(t("ops.export.q_extra_file", lang, file=name))
         return lines
 
 
@@ -303,12 +309,30 @@ def verify_export(dest: Path, keystore) -> ExportCheck:
             if not check.files[name]:
                 check.problems.append(CHANGED_FILE)
                 check.problem_files.append(name)
+    check.extra_files = _extra_files(dest, set(listed) | {SUMS, SIGNATURE})
+    if check.extra_files:
+        check.problems.append(EXTRA_FILE)
     if check.files.get("registry.json"):
         try:
-            check.labels = int(json.loads((dest / "registry.json").read_bytes())["count"])
-        except (ValueError, KeyError, TypeError):
+            document = json.loads((dest / "registry.json").read_bytes())
+            check.labels = int(document["count"])
+            check.log_head = document.get("log_head") if isinstance(document.get("log_head"), str) else None
+        except (ValueError, KeyError, TypeError, AttributeError):
             check.labels = None
     return check
+
+
+def _extra_files(dest: Path, covered: set[str]) -> list[str]:
+    """Every file or link under ``dest`` that the signed ``SHA256SUMS`` does not cover
+    (a mirror must not republish an unsigned file beside the signed ones)."""
+    extra = []
+    for path in sorted(dest.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        name = path.relative_to(dest).as_posix()
+        if name not in covered or path.is_symlink():
+            extra.append(name)
+    return extra
 
 
 # -- command line ---------------------------------------------------------------------------
