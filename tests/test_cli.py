@@ -74,7 +74,9 @@ def test_verify_log_exit_codes(runner, home):
 
 
 def test_keys_show_warns_about_the_demo_key(runner, home):
-    runner.invoke(cli, ["init"])
+    from workbench.services import Workbench
+
+    Workbench.open(home).keys.ensure_demo()  # a plain init no longer makes a demo key (issue 11, item 7)
     result = runner.invoke(cli, ["keys", "show"])
     assert result.exit_code == 0
     assert t("signing.demo_warning", "kk") in result.output

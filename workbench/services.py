@@ -40,7 +40,7 @@ class Workbench:
         if self._keys is None:
             from .signing import KeyStore
 
-            self._keys = KeyStore(self.home.root)
+            self._keys = KeyStore(self.home.root, demo_registry=lambda: self.registry.get_meta("demo") == "1")
         return self._keys
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,19 +18,44 @@ from ._base import _lang, cli, friendly
 
 
 @cli.command()
-@click.option("--demo", is_flag=True, help="Also load demo organisations, accounts and submissions.")
+@click.option("--demo", is_flag=True, help="Make this a demo registry: demo organisations, accounts, submissions "
+                                          "and the demo signing key (only on an empty home).")
+@click.option("--p12", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Import the committee's certificate and private key (PKCS#12) as the signing key.")
 @friendly
-def init(demo: bool) -> None:
-    """Create the registry (and keys) under WORKBENCH_HOME; with --demo, load demo data."""
-    wb = Workbench.open()
-    from ..demo import ensure_demo, ensure_keys
+def init(demo: bool, p12: Path | None) -> None:
+    """Create the registry under WORKBENCH_HOME; with --demo, a demo registry with demo data.
 
-    ensure_keys(wb)
-    click.echo(t("cli.init_done", _lang(), path=str(wb.home.db_path)))
+    Outside a demo the signing key's passphrase is asked (or read from
+    WORKBENCH_KEY_PASSPHRASE): no key is ever stored under the published demo passphrase.
+    """
+    from ..demo import ensure_demo, ensure_keys, is_demo_registry
+    from ..signing import ENV_PASSPHRASE
+
+    wb = Workbench.open()
+    lang = _lang()
     if demo:
         created = ensure_demo(wb)
-        click.echo(t("cli.demo_loaded" if created else "cli.demo_present", _lang()))
+        click.echo(t("cli.init_done", lang, path=str(wb.home.db_path)))
+        click.echo(t("cli.demo_loaded" if created else "cli.demo_present", lang))
         _print_demo_logins()
+        return
+    if not wb.keys.has_key() and not is_demo_registry(wb.registry):
+        passphrase = os.environ.get(ENV_PASSPHRASE) or click.prompt(
+            t("ops.init.passphrase_prompt", lang), hide_input=True, confirmation_prompt=True)
+        if p12 is not None:
+            from ..admin import import_key
+
+            password = os.environ.get("WORKBENCH_P12_PASSWORD") or click.prompt(
+                t("ops.init.p12_password_prompt", lang), hide_input=True, default="", show_default=False)
+            wb.keys._passphrase = passphrase
+            import_key(wb.registry, wb.keys, SYSTEM, p12, password)
+        else:
+            ensure_keys(wb, passphrase)
+        click.echo(t("ops.init.passphrase_reminder", lang, env=ENV_PASSPHRASE))
+    else:
+        ensure_keys(wb)
+    click.echo(t("cli.init_done", lang, path=str(wb.home.db_path)))
 
 
 def _print_demo_logins() -> None:
