@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 
 from workbench import auth, demo, signing
 from workbench.cli import cli
-from workbench.i18n import LANGUAGES, t
+from workbench.i18n import LANGUAGES
 from workbench.models import SYSTEM, Role
 from workbench.services import Workbench
 

@@ -162,9 +162,9 @@ def schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "registry.schema.json",
         "title": "Registry of AI-safe labels (National Academy of Education named after Y. Altynsarin)",
-        "description": ("registry.json holds {schema_version, generated_at, as_of, count, labels}; registry.csv "
-                        "holds one row per label with the same fields, UTF-8, comma-separated, list fields "
-                        "joined with '; '. SHA256SUMS lists the files' hashes and SHA256SUMS.p7s is the "
+        "description": ("registry.json holds {schema_version, generated_at, as_of, log_head, count, labels}; "
+                        "registry.csv holds one row per label with the same fields, UTF-8, comma-separated, "
+                        "list fields joined with '; '. SHA256SUMS lists the files' hashes and SHA256SUMS.p7s is the "
                         "committee's detached CMS signature of SHA256SUMS."),
         "type": "object",
         "required": ["schema_version", "generated_at", "as_of", "count", "labels"],
@@ -172,6 +172,9 @@ def schema() -> dict:
             "schema_version": {"type": "string", "const": SCHEMA_VERSION},
             "generated_at": {"type": "string", "description": "When the export was made (ISO 8601, UTC)."},
             "as_of": {"type": "string", "description": "The date the statuses refer to (ISO 8601)."},
+            "log_head": {"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$",
+                         "description": "The registry's event-log head when exported, <event id>:<SHA-256>: an "
+                                        "anchor that lets the committee prove the log was not rewritten since."},
             "count": {"type": "integer", "description": "Number of labels."},
             "labels": {"type": "array", "items": {"type": "object", "additionalProperties": False,
                                                   "required": list(EXPORT_FIELDS), "properties": properties}},
@@ -260,7 +263,7 @@ def export_registry(reg: Registry, keystore, dest: Path, *, today=None) -> list[
     today = today or utcnow().date()
     records = public_records(reg, today=today)
     document = {"schema_version": SCHEMA_VERSION, "generated_at": now_iso(), "as_of": today.isoformat(),
-                "count": len(records), "labels": records}
+                "log_head": reg.head_anchor(), "count": len(records), "labels": records}
     files = {"registry.json": _dump(document), "registry.csv": _csv_bytes(records), "schema.json": _dump(schema())}
     sums = _sums(files)
     signature = _sign_detached(keystore, sums)  # before writing: a key error leaves the old export whole

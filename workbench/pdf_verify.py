@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # The token ``render_audit_pdf`` writes into the document's /Keywords.
 LABEL_KEYWORD = "AISafeLabel"
 _LABEL_RE = re.compile(LABEL_KEYWORD + r"[=:]\s*([A-Za-z0-9._-]+)")
+# The event log's head when the PDF was signed: an anchor of the log outside the database.
+LOG_HEAD_KEYWORD = "AISafeLogHead"
+_LOG_HEAD_RE = re.compile(LOG_HEAD_KEYWORD + r"=(\d+):([0-9a-f]{64})")
 
 _NOT_PDF = "signing.verify_not_pdf"
 _UNREADABLE = "signing.verify_unreadable"
@@ -147,6 +150,18 @@ def _der_length(data: bytes) -> int | None:
     return total if total <= len(data) else None
 
 
+def log_head_in(pdf: bytes) -> tuple[int, str] | None:
+    """The log anchor an audit PDF carries in its /Keywords, (event id, hash), or None."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        info = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False).trailer_view.get("/Info")
+        match = _LOG_HEAD_RE.search(str(info.get_object().get("/Keywords", ""))) if info else None
+    except Exception:  # a damaged file carries no anchor
+        return None
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
 def registry_copy_sha256(reg, pdf: bytes) -> str | None:
     """SHA-256 of the registry's own signed copy of the audit PDF that ``pdf`` claims to be.
 
@@ -257,4 +272,4 @@ def _finish(check: PdfCheck) -> PdfCheck:
     return check
 
 
-__all__ = ["LABEL_KEYWORD", "PdfCheck", "registry_copy_sha256", "verify_pdf"]
+__all__ = ["LABEL_KEYWORD", "LOG_HEAD_KEYWORD", "PdfCheck", "log_head_in", "registry_copy_sha256", "verify_pdf"]

@@ -23,7 +23,9 @@ class Workbench:
     @classmethod
     def open(cls, root: str | Path | None = None) -> "Workbench":
         home = (Home(Path(root).resolve()) if root is not None else Home.from_env()).ensure()
-        return cls(home=home, registry=Registry(home.db_path))
+        registry = Registry(home.db_path)
+        registry.attach_log_key()  # events are sealed with a key kept outside the database
+        return cls(home=home, registry=registry)
 
     @property
     def store(self):

@@ -123,15 +123,28 @@ def restore(src: Path, yes: bool) -> None:
 
 
 @cli.command("verify-log")
+@click.option("--head-file", "head_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A head file kept elsewhere (written by --write-head); the log must still contain its head.")
+@click.option("--export", "exports", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A signed open-data export whose log head to check (repeatable).")
+@click.option("--write-head", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="After a clean check, write the current head to this file (keep it apart from the database).")
 @friendly
-def verify_log() -> None:
-    """Walk the hash-chained event log; exit 1 and name the first broken link if any."""
+def verify_log(head_files: tuple[Path, ...], exports: tuple[Path, ...], write_head: Path | None) -> None:
+    """Check the event log: chain, seals, anchors (signed PDFs, exports, head files) and the
+    labels and decisions against their events; exit 1 and say what does not hold."""
+    from ..integrity import verify_registry, write_head_file
+
     wb = Workbench.open()
-    result = wb.registry.verify_log()
-    if result.ok:
-        click.echo(t("cli.log_ok", _lang(), events=result.events))
-        return
-    click.echo(t("cli.log_broken", _lang(), id=result.first_broken_id, problem=t(result.problem, _lang())), err=True)
-    sys.exit(1)
-
-
+    lang = _lang()
+    report = verify_registry(wb.registry, wb.keys, audits_dir=wb.home.audits, head_files=head_files,
+                             exports=exports)
+    if not report.ok:
+        for line in report.explain(lang):
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo(t("cli.log_ok", lang, events=report.events))
+    click.echo(report.explain(lang)[-1])
+    if write_head is not None:
+        data = write_head_file(wb.registry, write_head)
+        click.echo(t("ops.log.head_written", lang, id=data["event_id"], path=str(write_head)))
