@@ -23,6 +23,9 @@ class Workbench:
     @classmethod
     def open(cls, root: str | Path | None = None) -> "Workbench":
         home = (Home(Path(root).resolve()) if root is not None else Home.from_env()).ensure()
+        from .backup import recover
+
+        recover(home.root)  # finish a restore a killed process left half-done; drop old leftovers
         registry = Registry(home.db_path)
         registry.attach_log_key()  # events are sealed with a key kept outside the database
         return cls(home=home, registry=registry)

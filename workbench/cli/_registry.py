@@ -9,8 +9,6 @@ from pathlib import Path
 import click
 
 from .. import auth
-from ..db import check_registry_file
-from ..db import restore as restore_db
 from ..i18n import t
 from ..models import SYSTEM, Role
 from ..services import Workbench
@@ -100,10 +98,17 @@ def users_list() -> None:
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @friendly
 def backup(dest: Path) -> None:
-    """Copy the registry to DEST with SQLite's online backup (safe while the app runs)."""
+    """Archive the whole home (database, files, audit PDFs, keys) into DEST, online, with a
+    manifest of SHA-256 hashes."""
+    from ..backup import backup_home
+
     wb = Workbench.open()
-    wb.registry.backup(dest)
+    wb.close()
+    with _progress(t("ops.backup.progress", _lang())) as update:
+        summary = backup_home(wb.home, dest, progress=update)
     click.echo(t("cli.backup_done", _lang(), dest=str(dest)))
+    click.echo(t("ops.backup.summary", _lang(), files=summary.files, mb=f"{summary.bytes / 1e6:.1f}",
+                 events=summary.events))
 
 
 @cli.command()
@@ -111,15 +116,44 @@ def backup(dest: Path) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @friendly
 def restore(src: Path, yes: bool) -> None:
-    """Replace the registry with the backup SRC (refuses a file that is not a registry)."""
-    check_registry_file(src)
-    wb = Workbench.open()
-    target = wb.home.db_path
-    wb.close()
-    if not yes:
-        click.confirm(t("cli.restore_confirm", _lang(), dest=str(target)), abort=True)
-    restore_db(src, target)
-    click.echo(t("cli.restore_done", _lang(), src=str(src)))
+    """Replace the home with the archive SRC, after checking every file against its manifest.
+
+    Stop the web app first. A partial or tampered archive is refused and nothing changes.
+    """
+    from ..backup import restore_home
+    from ..config import Home
+
+    home = Home.from_env()
+    lang = _lang()
+    with _progress(t("ops.backup.checking", lang)) as update:
+        confirm = None if yes else (lambda: click.confirm(t("cli.restore_confirm", lang, dest=str(home.root))))
+        done = restore_home(home, src, progress=update, confirm=confirm)
+    if not done:
+        click.echo(t("ops.backup.not_restored", lang))
+        sys.exit(1)
+    click.echo(t("cli.restore_done", lang, src=str(src)))
+
+
+class _progress:
+    """A progress bar on stderr for long work; silent when the work is short."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.bar, self.shown = label, None, 0
+
+    def __enter__(self):
+        def update(done: int, total: int) -> None:
+            if self.bar is None and total >= 50_000_000:
+                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+                self.bar.__enter__()
+            if self.bar is not None:
+                self.bar.update(done - self.shown)
+                self.shown = done
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 @cli.command("verify-log")
