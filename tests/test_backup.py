@@ -26,13 +26,13 @@ import pytest
 from click.testing import CliRunner
 
 from workbench import backup as bk
-from workbench import submissions as subs
 from workbench.cli import cli
 from workbench.config import Home
 from workbench.integrity import verify_registry
 from workbench.pdf_verify import verify_pdf
 from workbench.services import Workbench
 
+from conftest import home_env
 from test_decisions import Committee
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,17 +41,13 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     """A home with an approved tool: an uploaded file, a fairness run, a signed audit PDF."""
-    home = tmp_path_factory.mktemp("source")
-    old = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
-    os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
-    wb = Workbench.open(home)
-    wb.keys.ensure_demo()
-    committee = Committee(wb)
-    committee.decide(committee.at_committee(name="Backed up"))
-    wb.close()
-    yield home
-    for k, v in old.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    with home_env(tmp_path_factory.mktemp("source")) as home:
+        wb = Workbench.open(home)
+        wb.keys.ensure_demo()
+        committee = Committee(wb)
+        committee.decide(committee.at_committee(name="Backed up"))
+        wb.close()
+        yield home
 
 
 def _copy(home: Path, target: Path) -> Path:

@@ -10,7 +10,6 @@ deleted, dropped triggers, a revoked label set back to active, a decision's outc
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 
@@ -23,29 +22,26 @@ from workbench.db import event_hash
 from workbench.integrity import verify_registry, write_head_file
 from workbench.services import Workbench
 
+from conftest import home_env
 from test_decisions import TODAY, Committee
 
 
 @pytest.fixture(scope="module")
 def original(tmp_path_factory):
     """A registry with two labels (one revoked between them), two signed PDFs, an export."""
-    home = tmp_path_factory.mktemp("logs")
-    old = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
-    os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
-    wb = Workbench.open(home)
-    wb.keys.ensure_demo()
-    committee = Committee(wb)
-    first = committee.decide(committee.at_committee(name="First"))
-    labels.change_label(wb.registry, committee.secretary, first.label_id, "revoke", "withdrawn", today=TODAY)
-    second = committee.decide(committee.at_committee(name="Second"))
-    opendata.export_registry(wb.registry, wb.keys, home / "export", today=TODAY)
-    wb.registry.record(committee.secretary, "note.added", "submission", 1, {"n": 1})  # events after every anchor
-    wb.registry.record(committee.secretary, "note.added", "submission", 1, {"n": 2})
-    wb.registry.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    wb.close()
-    yield home, first, second
-    for k, v in old.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    with home_env(tmp_path_factory.mktemp("logs")) as home:
+        wb = Workbench.open(home)
+        wb.keys.ensure_demo()
+        committee = Committee(wb)
+        first = committee.decide(committee.at_committee(name="First"))
+        labels.change_label(wb.registry, committee.secretary, first.label_id, "revoke", "withdrawn", today=TODAY)
+        second = committee.decide(committee.at_committee(name="Second"))
+        opendata.export_registry(wb.registry, wb.keys, home / "export", today=TODAY)
+        wb.registry.record(committee.secretary, "note.added", "submission", 1, {"n": 1})  # after every anchor
+        wb.registry.record(committee.secretary, "note.added", "submission", 1, {"n": 2})
+        wb.registry.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        wb.close()
+        yield home, first, second
 
 
 def _copy(home, tmp_path):

@@ -167,7 +167,7 @@ def schema() -> dict:
                         "list fields joined with '; '. SHA256SUMS lists the files' hashes and SHA256SUMS.p7s is the "
                         "committee's detached CMS signature of SHA256SUMS."),
         "type": "object",
-        "required": ["schema_version", "generated_at", "as_of", "count", "labels"],
+        "required": ["schema_version", "generated_at", "as_of", "log_head", "count", "labels"],
         "properties": {
             "schema_version": {"type": "string", "const": SCHEMA_VERSION},
             "generated_at": {"type": "string", "description": "When the export was made (ISO 8601, UTC)."},
