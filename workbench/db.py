@@ -445,9 +445,11 @@ class Registry:
         """Create the log key on first use of a home; later events are sealed with it."""
         if self.path is None or self._log_key is not None:
             return
-        with self._lock:
-            last = self.conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0
-            self._log_key = LogKey.create(self.keys_dir, since=last + 1)
+        with self.transaction():  # the write lock: no event is written between reading max(id) and the key
+            self._log_key = LogKey.load(self.keys_dir)
+            if self._log_key is None:
+                last = self.conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0
+                self._log_key = LogKey.create(self.keys_dir, since=last + 1)
 
     def _has_mac_column(self) -> bool:
         return "mac" in {r[1] for r in self.conn.execute("PRAGMA table_info(events)")}
@@ -558,6 +560,8 @@ class Registry:
         actor_name = actor if isinstance(actor, str) else f"{actor.role.value}:{actor.username}"
         payload_json = _canonical(payload or {})
         with self.transaction():
+            if self._log_key is None and self.keys_dir is not None:
+                self._log_key = LogKey.load(self.keys_dir)  # another process may have made it since we opened
             last = self.conn.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
             prev_hash = last["hash"] if last else GENESIS_HASH
             event_id = (last["id"] + 1) if last else 1
