@@ -723,7 +723,7 @@ def render_audit_pdf(report: AuditReportData, lang: str) -> bytes:
         story.append(_p(f"{number}. {t(key, lang)}", st["h1"]))
         story += section(report, lang, st, width)
     if report.log_head:
-        story.append(_p(t("ops.report.log_head", lang, head=report.log_head), st["small"]))
+        story += [Spacer(1, 4 * mm), _p(t("ops.report.log_head", lang, head=report.log_head), st["small"])]
     footer_label = label_id or report.tool.name
 
     def footer(page: int, pages: int) -> str:
