@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,7 @@ from workbench.db import Registry
 from workbench.models import SYSTEM, Role, make_bin
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-UCI_DIR = SHARED / "data" / "uci-student-performance"  # Cortez & Silva 2008, CC BY 4.0
+UCI_DIR = REPO / "fixtures" / "uci-student-performance"  # Cortez & Silva 2008, doi:10.24432/C5TG7T, CC BY 4.0
 PASSWORD = "correct-horse-1"
 PDFSIG_VALID = "Signature Validation: Signature is Valid."
 
@@ -28,6 +28,20 @@ def pdfsig(pdf: bytes | Path, folder: Path | None = None) -> str:
         path = pdf
     result = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60)
     return result.stdout + result.stderr
+
+
+@contextlib.contextmanager
+def home_env(home: Path, passphrase: str = "test-passphrase"):
+    """``WORKBENCH_HOME`` and the key passphrase set for a module-scoped home, restored after."""
+    import os
+
+    old = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
+    os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE=passphrase)
+    try:
+        yield home
+    finally:
+        for key, value in old.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
 @pytest.fixture(autouse=True)

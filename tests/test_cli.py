@@ -47,7 +47,7 @@ def test_users_add_and_list(runner, home, monkeypatch):
 def test_backup_restore_and_refusal(runner, home, tmp_path):
     runner.invoke(cli, ["init"])
     Registry(home / "registry.db").record("system", "marker", "x", 1)
-    dest = tmp_path / "backup.db"
+    dest = tmp_path / "backup.tar"  # the whole home since issue 11, item 9
     assert runner.invoke(cli, ["backup", str(dest)]).exit_code == 0
     Registry(home / "registry.db").record("system", "after-backup", "x", 2)
     bogus = tmp_path / "bogus.db"
@@ -74,7 +74,9 @@ def test_verify_log_exit_codes(runner, home):
 
 
 def test_keys_show_warns_about_the_demo_key(runner, home):
-    runner.invoke(cli, ["init"])
+    from workbench.services import Workbench
+
+    Workbench.open(home).keys.ensure_demo()  # a plain init no longer makes a demo key (issue 11, item 7)
     result = runner.invoke(cli, ["keys", "show"])
     assert result.exit_code == 0
     assert t("signing.demo_warning", "kk") in result.output

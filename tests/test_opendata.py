@@ -173,3 +173,18 @@ def test_cli_export_and_verify_exit_codes(exported, tmp_path):
     assert bad.exit_code == 1 and "тексеруден өтпеді" in bad.output
     empty = runner.invoke(opendata.export_command, ["--verify", str(tmp_path / "nothing")])
     assert empty.exit_code == 1
+
+
+@pytest.mark.parametrize("extra", ["evil.csv", ".hidden", "sub/registry.csv"])
+def test_export_verify_reports_extra_files(exported, tmp_path, extra):
+    """Issue 11, item 13: a file the signature does not cover is reported, and the export fails."""
+    wb, dest, _, _, _ = exported
+    target = copy_of(dest, tmp_path)
+    (target / extra).parent.mkdir(parents=True, exist_ok=True)
+    (target / extra).write_text("=HYPERLINK(\"http://evil.example\")", encoding="utf-8")
+    check = opendata.verify_export(target, wb.keys)
+    assert not check.ok
+    assert opendata.EXTRA_FILE in check.problems and extra in check.extra_files
+    assert any(extra in line and line.startswith("✘") for line in check.explain("en"))
+    result = CliRunner().invoke(opendata.export_command, ["--verify", str(target)], env={"WORKBENCH_LANG": "en"})
+    assert result.exit_code == 1 and extra in result.output

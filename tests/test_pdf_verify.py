@@ -162,3 +162,40 @@ def test_every_problem_key_is_translated() -> None:
     for key in keys:
         for lang in LANGUAGES:
             assert t(key, lang)
+
+
+# --- issue 11, item 8: the signed byte range must cover the whole file but the signature ---
+
+
+def _contents_gap(pdf: bytes) -> tuple[int, int]:
+    import re
+
+    a, b, c, d = (int(x) for x in re.findall(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", pdf)[-1])
+    return b, c
+
+
+@pytest.mark.parametrize("where", ["last_padding", "middle_padding", "non_hex", "closing_bracket"])
+def test_a_byte_flipped_in_the_signature_padding_fails(signed_audit: bytes, committee: KeyStore, tmp_path: Path,
+                                                        where: str) -> None:
+    start, end = _contents_gap(signed_audit)
+    assert signed_audit[start:start + 1] == b"<" and signed_audit[end - 1:end] == b">"
+    data = bytearray(signed_audit)
+    position = {"last_padding": end - 2, "middle_padding": end - 200, "non_hex": end - 3,
+                "closing_bracket": end - 1}[where]
+    assert data[position:position + 1] in (b"0", b">")
+    data[position] = {"non_hex": ord("x"), "closing_bracket": ord("0")}.get(where, ord("1"))
+    poppler = pdfsig(bytes(data), tmp_path)  # poppler's independent verdict
+    assert "Not total document signed" in poppler or PDFSIG_VALID not in poppler
+    check = verify_pdf(bytes(data), committee)
+    assert check.intact is False and check.signed_by_committee is False and check.problems
+    if where.endswith("padding"):  # still a parseable signature: only the gap check catches it
+        assert pdf_verify._SIGNATURE_GAP in check.problems
+
+
+def test_a_copy_that_differs_from_the_registrys_fails(signed_audit: bytes, committee: KeyStore) -> None:
+    import hashlib
+
+    same = verify_pdf(signed_audit, committee, expected_sha256=hashlib.sha256(signed_audit).hexdigest())
+    assert same.ok and same.problems == []
+    other = verify_pdf(signed_audit, committee, expected_sha256="0" * 64)
+    assert not other.ok and other.intact is False and pdf_verify._NOT_REGISTRY_COPY in other.problems

@@ -20,7 +20,7 @@ from workbench.i18n import LANGUAGES, has_key, translations
 
 REPO = Path(__file__).resolve().parents[1]
 # UCI Student Performance, Cortez & Silva 2008, CC BY 4.0 (Portuguese secondary schools).
-STUDENT_MAT = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci-student-performance" / "student-mat.csv"
+STUDENT_MAT = Path(__file__).resolve().parents[1] / "fixtures" / "uci-student-performance" / "student-mat.csv"
 
 RUSSIAN = [("Иванова Айгерим", "Ж", "город", "0,85"), ("Петров Олжас", "М", "село", "0,4")]
 KAZAKH = [("Әлібек Нұрғали", "ер", "қала", "0,75"), ("Гүлнұр Өтегенова", "әйел", "ауыл", "0,3")]

@@ -16,7 +16,7 @@ from workbench.errors import WorkbenchError
 from workbench.i18n import LANGUAGES, has_key
 
 # UCI Student Performance, Cortez & Silva 2008, CC BY 4.0.
-STUDENT_MAT = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci-student-performance" / "student-mat.csv"
+STUDENT_MAT = Path(__file__).resolve().parents[1] / "fixtures" / "uci-student-performance" / "student-mat.csv"
 
 
 @pytest.fixture

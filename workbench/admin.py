@@ -16,7 +16,13 @@ def verify_log(reg: Registry, actor: Actor) -> LogCheck:
 
 def backup(reg: Registry, actor: Actor, dest: str | Path) -> Path:
     require(actor, "backup.run")
-    path = reg.backup(dest)
+    if reg.path is not None:  # the whole home (database, files, audits, keys), issue 11 item 9
+        from .backup import backup_home
+        from .config import Home
+
+        path = Path(backup_home(Home(reg.path.parent), dest).path)
+    else:
+        path = reg.backup(dest)
     reg.record(actor, "registry.backup", "registry", "-", {"dest": Path(dest).name})
     return path
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -29,6 +33,14 @@ _TOO_NEW = "db.schema_too_new"
 LOG_EDITED = "db.log_edited"
 LOG_BROKEN_LINK = "db.log_broken_link"
 LOG_MISSING_TAIL = "db.log_missing_tail"
+LOG_BAD_SEAL = "ops.log.bad_seal"
+LOG_TRIGGER_MISSING = "ops.log.trigger_missing"
+LOG_WITNESS_AHEAD = "ops.log.witness_ahead"
+LOG_WITNESS_MISMATCH = "ops.log.witness_mismatch"
+LOG_KEY_MISSING = "ops.log.key_missing"
+
+LOG_KEY_FILE = "log.key"  # under home/keys: the secret that seals each event (outside the database)
+LOG_WITNESS_FILE = "log-head.json"  # under home/keys: the last head this workbench wrote
 
 
 class RegistryError(WorkbenchError):
@@ -260,7 +272,12 @@ CREATE TABLE appeals (
 CREATE INDEX appeals_submission ON appeals(submission_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS)
+_V7_LOG_SEAL = """
+ALTER TABLE events ADD COLUMN mac TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
+                               _V7_LOG_SEAL)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -273,6 +290,107 @@ def event_hash(event_id: int, ts: str, actor: str, action: str, subject_type: st
     """The hash of one event; covers its position (id) and the previous event's hash."""
     material = _canonical([event_id, ts, actor, action, subject_type, subject_id, payload_json, prev_hash])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def expected_triggers() -> dict[str, str]:
+    """Every trigger the migrations define (name -> normalised SQL), minus dropped ones."""
+    found: dict[str, str] = {}
+    for script in MIGRATIONS:
+        for statement in _split_sql(script):
+            words = statement.split()
+            upper = [w.upper() for w in words[:3]]
+            if upper[:2] == ["CREATE", "TRIGGER"]:
+                found[words[2]] = _normalise_sql(statement)
+            elif upper[:2] == ["DROP", "TRIGGER"]:
+                found.pop(words[-1], None)
+    return found
+
+
+def _normalise_sql(sql: str) -> str:
+    return " ".join(sql.replace(";", " ").split()).lower()
+
+
+def seal(key: bytes, digest: str) -> str:
+    """The event's seal: an HMAC of its hash under the log key, which is kept outside the
+    database. Someone who can write the database but not read the key cannot forge it."""
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+class LogKey:
+    """The secret that seals events, ``home/keys/log.key`` (JSON: key, since).
+
+    ``since`` is the first event sealed: events of a registry older than its key are
+    checked by their chain and anchors only.
+    """
+
+    def __init__(self, key: bytes, since: int) -> None:
+        self.key, self.since = key, since
+
+    @staticmethod
+    def path(keys_dir: Path) -> Path:
+        return Path(keys_dir) / LOG_KEY_FILE
+
+    @classmethod
+    def load(cls, keys_dir: Path) -> "LogKey | None":
+        try:
+            data = json.loads(cls.path(keys_dir).read_text(encoding="utf-8"))
+            return cls(bytes.fromhex(data["key"]), int(data["since"]))
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError, OSError):
+            raise RegistryError(LOG_KEY_MISSING) from None
+
+    @classmethod
+    def create(cls, keys_dir: Path, since: int) -> "LogKey":
+        """Create the key unless one exists (two processes starting at once agree on one)."""
+        keys_dir = Path(keys_dir)
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        target = cls.path(keys_dir)
+        body = json.dumps({"key": secrets.token_hex(32), "since": since}).encode("utf-8")
+        fd, tmp = tempfile.mkstemp(dir=keys_dir, prefix=".log.key.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, target)  # fails if another process made it first: then use theirs
+            except FileExistsError:
+                pass
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        loaded = cls.load(keys_dir)
+        assert loaded is not None
+        return loaded
+
+
+def read_witness(keys_dir: Path) -> dict | None:
+    """The head recorded in ``home/keys/log-head.json``, or None."""
+    try:
+        data = json.loads((Path(keys_dir) / LOG_WITNESS_FILE).read_text(encoding="utf-8"))
+        return {"event_id": int(data["event_id"]), "hash": str(data["hash"])}
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, OSError):
+        return {"event_id": -1, "hash": ""}  # unreadable: reported as a mismatch
+
+
+def write_witness(keys_dir: Path, event_id: int, digest: str, *, force: bool = False) -> None:
+    """Record the log head outside the database; never moves it backwards unless ``force``."""
+    import fcntl
+
+    keys_dir = Path(keys_dir)
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    with open(keys_dir / ".log-head.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_witness(keys_dir)
+        if current and current["event_id"] >= event_id and not force:
+            return
+        target = keys_dir / LOG_WITNESS_FILE
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+        tmp.write_text(json.dumps({"event_id": event_id, "hash": digest, "written_at": now_iso()}), encoding="utf-8")
+        os.replace(tmp, target)
 
 
 class Registry:
@@ -310,6 +428,31 @@ class Registry:
         self.db = sqlite_utils.Database(conn)
         self._check_identity()
         self.migrate(migrate_to if migrate_to is not None else SCHEMA_VERSION)
+        self._log_key: LogKey | None = None
+        self._pending_head: tuple[int, str] | None = None
+        self._mac_column = self._has_mac_column()
+        if self.path is not None:
+            self._log_key = LogKey.load(self.keys_dir)
+
+    # -- the log key and the head kept outside the database -------------------------------
+
+    @property
+    def keys_dir(self) -> Path | None:
+        """``home/keys`` beside the database (None for an in-memory registry)."""
+        return self.path.parent / "keys" if self.path is not None else None
+
+    def attach_log_key(self) -> None:
+        """Create the log key on first use of a home; later events are sealed with it."""
+        if self.path is None or self._log_key is not None:
+            return
+        with self.transaction():  # the write lock: no event is written between reading max(id) and the key
+            self._log_key = LogKey.load(self.keys_dir)
+            if self._log_key is None:
+                last = self.conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0
+                self._log_key = LogKey.create(self.keys_dir, since=last + 1)
+
+    def _has_mac_column(self) -> bool:
+        return "mac" in {r[1] for r in self.conn.execute("PRAGMA table_info(events)")}
 
     # -- identity and migrations -------------------------------------------------------
 
@@ -349,6 +492,7 @@ class Registry:
             outer = self._depth == 0
             if outer:
                 self.conn.execute("BEGIN IMMEDIATE")
+                self._pending_head = None
             self._depth += 1
             try:
                 yield self.conn
@@ -356,11 +500,16 @@ class Registry:
                 self._depth -= 1
                 if outer:
                     self.conn.execute("ROLLBACK")
+                    self._pending_head = None
                 raise
             else:
                 self._depth -= 1
                 if outer:
                     self.conn.execute("COMMIT")
+                    head, self._pending_head = self._pending_head, None
+                    if head is not None and self._log_key is not None:
+                        # After the commit: a witness that lags is harmless, one ahead is not.
+                        write_witness(self.keys_dir, *head)
 
     def locked(self) -> threading.RLock:
         """The connection's lock, for a caller that runs several statements as one step
@@ -411,17 +560,24 @@ class Registry:
         actor_name = actor if isinstance(actor, str) else f"{actor.role.value}:{actor.username}"
         payload_json = _canonical(payload or {})
         with self.transaction():
+            if self._log_key is None and self.keys_dir is not None:
+                self._log_key = LogKey.load(self.keys_dir)  # another process may have made it since we opened
             last = self.conn.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
             prev_hash = last["hash"] if last else GENESIS_HASH
             event_id = (last["id"] + 1) if last else 1
             ts = now_iso()
             digest = event_hash(event_id, ts, actor_name, action, subject_type, str(subject_id),
                                 payload_json, prev_hash)
-            self.conn.execute(
-                "INSERT INTO events (id, ts, actor, action, subject_type, subject_id, payload, prev_hash, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (event_id, ts, actor_name, action, subject_type, str(subject_id), payload_json, prev_hash, digest),
-            )
+            row = (event_id, ts, actor_name, action, subject_type, str(subject_id), payload_json, prev_hash, digest)
+            if self._log_key is not None and self._mac_column:
+                self.conn.execute(
+                    "INSERT INTO events (id, ts, actor, action, subject_type, subject_id, payload, prev_hash, hash,"
+                    " mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, seal(self._log_key.key, digest)))
+            else:
+                self.conn.execute(
+                    "INSERT INTO events (id, ts, actor, action, subject_type, subject_id, payload, prev_hash, hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._pending_head = (event_id, digest)
             self.conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('log_head', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -442,29 +598,78 @@ class Registry:
         rows = self.query(sql + " ORDER BY id", tuple(params))
         return [Event(**{**r, "payload": json.loads(r["payload"])}) for r in rows]
 
+    def head(self) -> tuple[int, str]:
+        """The log's current head: (last event id, its hash); (0, genesis) when empty."""
+        row = self.one("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")
+        return (row["id"], row["hash"]) if row else (0, GENESIS_HASH)
+
+    def head_anchor(self) -> str:
+        """The head as one token, ``<event id>:<hash>``, for signed documents to carry."""
+        event_id, digest = self.head()
+        return f"{event_id}:{digest}"
+
     def verify_log(self) -> LogCheck:
         """Walk the chain from the first event; name the first event that does not fit.
 
         An edited row fails its own hash; a deleted or reordered row breaks the link to
         its neighbour (ids are part of the hash); a deleted tail no longer matches the
-        head recorded in ``meta``.
+        head recorded in ``meta`` nor the witness kept outside the database
+        (``keys/log-head.json``). A row written by someone without the log key (an event
+        appended, or a chain recomputed after an edit) fails its seal. The append-only
+        triggers must be there as the migrations made them.
+
+        Anchors in signed documents and the state tables are checked by
+        ``workbench.integrity``.
         """
+        return self._walk()[0]
+
+    def _walk(self) -> tuple[LogCheck, dict[int, str]]:
         prev_hash, expected_id, count = GENESIS_HASH, 1, 0
+        hashes: dict[int, str] = {}
+        key = self._log_key
+        if key is None and self.keys_dir is not None and (self.keys_dir / LOG_KEY_FILE).exists():
+            key = self._log_key = LogKey.load(self.keys_dir)
         with self._lock:
+            has_mac = self._has_mac_column()
             rows = self.conn.execute("SELECT * FROM events ORDER BY rowid")
             for row in rows:
                 count += 1
                 if row["id"] != expected_id or row["prev_hash"] != prev_hash:
-                    return LogCheck(ok=False, events=count, first_broken_id=row["id"], problem=LOG_BROKEN_LINK)
+                    return LogCheck(ok=False, events=count, first_broken_id=row["id"], problem=LOG_BROKEN_LINK), hashes
                 digest = event_hash(row["id"], row["ts"], row["actor"], row["action"], row["subject_type"],
                                     row["subject_id"], row["payload"], row["prev_hash"])
                 if digest != row["hash"]:
-                    return LogCheck(ok=False, events=count, first_broken_id=row["id"], problem=LOG_EDITED)
+                    return LogCheck(ok=False, events=count, first_broken_id=row["id"], problem=LOG_EDITED), hashes
+                if key is not None and row["id"] >= key.since and (
+                        not has_mac or not hmac.compare_digest(row["mac"] or "", seal(key.key, digest))):
+                    return LogCheck(ok=False, events=count, first_broken_id=row["id"], problem=LOG_BAD_SEAL), hashes
+                hashes[row["id"]] = digest
                 prev_hash, expected_id = row["hash"], expected_id + 1
+            present = {r["name"]: _normalise_sql(r["sql"] or "") for r in
+                       self.conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+        last = expected_id - 1
         head = self.get_meta("log_head")
-        if head and head != f"{expected_id - 1}:{prev_hash}":
-            return LogCheck(ok=False, events=count, first_broken_id=expected_id, problem=LOG_MISSING_TAIL)
-        return LogCheck(ok=True, events=count)
+        if head and head != f"{last}:{prev_hash}":
+            return LogCheck(ok=False, events=count, first_broken_id=expected_id, problem=LOG_MISSING_TAIL), hashes
+        witness = read_witness(self.keys_dir) if self.keys_dir is not None else None
+        if witness is not None:
+            if witness["event_id"] > last:
+                return LogCheck(ok=False, events=count, first_broken_id=last + 1, problem=LOG_WITNESS_AHEAD), hashes
+            if witness["event_id"] > 0 and hashes.get(witness["event_id"]) != witness["hash"]:
+                return LogCheck(ok=False, events=count, first_broken_id=witness["event_id"],
+                                problem=LOG_WITNESS_MISMATCH), hashes
+        if key is None and self.keys_dir is not None and has_mac and self.conn.execute(
+                "SELECT 1 FROM events WHERE mac IS NOT NULL LIMIT 1").fetchone():
+            return LogCheck(ok=False, events=count, problem=LOG_KEY_MISSING), hashes
+        for name, sql in expected_triggers().items():
+            if present.get(name) != sql:
+                return LogCheck(ok=False, events=count, problem=LOG_TRIGGER_MISSING), hashes
+        return LogCheck(ok=True, events=count), hashes
+
+    def event_hashes(self) -> dict[int, str]:
+        """Event id -> hash, for checking anchors (only meaningful when the chain is intact)."""
+        with self._lock:
+            return {r["id"]: r["hash"] for r in self.conn.execute("SELECT id, hash FROM events")}
 
     # -- backup and restore --------------------------------------------------------------
 

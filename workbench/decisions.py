@@ -270,6 +270,7 @@ def verify_url(label_id: str) -> str:
 
 def _signed_pdf(wb, actor, sub, decision, decision_id, label, conditions, summaries, evidence, today, lang) -> bytes:
     data = build_report(wb.registry, actor, sub, decision, label, conditions, summaries, evidence, today, lang)
+    data.log_head = wb.registry.head_anchor()  # the log's head, anchored in the signed PDF (issue 11, item 6)
     pdf = rp.render_audit_pdf(data, lang)
     return wb.keys.sign_pdf(pdf, reason=t("signing.reason_audit", lang))
 

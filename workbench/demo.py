@@ -1,7 +1,20 @@
-"""Demo organisations, accounts and submissions for a fresh registry.
+"""Demo organisations, accounts and submissions, only ever in a demo registry.
 
-``ensure_demo`` is idempotent: it does nothing if the demo secretary already exists. The
-model-output files come from ``fixtures/`` (built by ``fixtures/build_fixtures.py``).
+A registry is a demo registry iff its meta ``demo`` is ``"1"``: set when it is created by
+``workbench init --demo`` or ``workbench serve --demo`` on an empty home, never later. A
+real registry (one with data and without that mark) never receives demo accounts, whose
+published password would let anyone in, and never signs with the demo key.
+
+The API for ``init`` and ``serve``:
+
+- :func:`is_demo_registry` – the mark;
+- :func:`ensure_demo` – mark an empty registry as a demo, create the demo key and load the
+  demo data once; refuses (``DemoError``) on a registry that already holds real data;
+- :func:`ensure_keys` – the signing key a registry needs: the demo key in a demo registry;
+  elsewhere a key under the operator's passphrase, or nothing yet (signing then says what
+  to do).
+
+The model-output files come from ``fixtures/`` (built by ``fixtures/build_fixtures.py``).
 """
 
 from __future__ import annotations
@@ -11,8 +24,16 @@ from pathlib import Path
 import yaml
 
 from . import auth, submissions as subs
+from .errors import WorkbenchError
 from .models import SYSTEM, make_bin
 from .services import Workbench
+
+NOT_A_DEMO = "ops.demo.not_a_demo_registry"
+_DATA_TABLES = ("users", "organisations", "submissions", "labels", "complaints")
+
+
+class DemoError(WorkbenchError):
+    """Demo data was asked for in a registry that holds real data."""
 
 DEMO_PASSWORD = "demo-pass-2026"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -29,14 +50,72 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
 )
 
 
-def ensure_keys(wb: Workbench) -> None:
-    """Create the demo signing key on first run (an operator can import a real one)."""
-    wb.keys.ensure_demo()
+def is_demo_registry(registry) -> bool:
+    """Whether the registry was created as a demo (``init --demo`` or ``serve --demo``)."""
+    return registry.get_meta("demo") == "1"
+
+
+def has_data(registry) -> bool:
+    """Whether the registry holds anything a person entered (accounts, organisations, tools...)."""
+    return any(registry.one(f"SELECT 1 AS x FROM {table} LIMIT 1") for table in _DATA_TABLES)
+
+
+def mark_demo(registry) -> None:
+    """Make an empty registry a demo registry; a real one with data is refused.
+
+    Raises
+    ------
+    DemoError
+        ``ops.demo.not_a_demo_registry``: the registry holds data and is not a demo.
+    """
+    with registry.transaction():  # the check and the mark together: no one adds data between
+        if is_demo_registry(registry):
+            return
+        if has_data(registry):
+            raise DemoError(NOT_A_DEMO)
+        registry.set_meta("demo", "1")
+
+
+def ensure_keys(wb: Workbench, passphrase: str | None = None):
+    """The signing key the registry needs, created if missing and possible.
+
+    In a demo registry: the demo key (under ``passphrase``, the environment's, or the
+    published demo passphrase). Elsewhere: the committee's own key, created only under a
+    passphrase of the operator (``passphrase`` or ``WORKBENCH_KEY_PASSPHRASE``); without one
+    nothing is created and ``None`` is returned, so the first signature asks for a key.
+
+    Returns
+    -------
+    CertificateInfo | None
+        The key in use, or None when a real registry has none yet.
+    """
+    import os
+
+    from .signing import ENV_PASSPHRASE
+
+    keys = wb.keys
+    if is_demo_registry(wb.registry):
+        return keys.ensure_demo(passphrase)
+    if keys.has_key():
+        return keys.describe()
+    if not (passphrase or os.environ.get(ENV_PASSPHRASE)):
+        return None
+    return keys.create_key(passphrase)
 
 
 def ensure_demo(wb: Workbench) -> bool:
-    """Load the demo data once. Returns True if it was loaded now."""
+    """Make ``wb`` a demo registry with its key and data; load the data once.
+
+    Returns True if the data was loaded now, False if it was already there.
+
+    Raises
+    ------
+    DemoError
+        The registry holds real data: demo accounts are never added to it.
+    """
     reg = wb.registry
+    mark_demo(reg)
+    ensure_keys(wb)
     if reg.one("SELECT id FROM users WHERE username = 'secretary'"):
         return False
     spec = yaml.safe_load((FIXTURES / "demo_submissions.yaml").read_text(encoding="utf-8"))
@@ -132,4 +211,5 @@ def _decide(wb: Workbench, secretary, sub_id: int, plan: dict) -> None:
                             today=day + dt.timedelta(days=30))
 
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "ensure_demo", "ensure_keys"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "DemoError", "ensure_demo", "ensure_keys", "has_data", "is_demo_registry",
+           "mark_demo"]

@@ -127,9 +127,9 @@ def _label_part(reg: Registry, actor: Actor, label_id: str | None, today: dt.dat
 def verify_document(reg: Registry, actor: Actor, pdf: bytes, keystore, *, today: dt.date | None = None) -> Verification:
     """Check an uploaded audit PDF: signature, signer, and the status of the label it names."""
     require(actor, "label.verify")
-    from .pdf_verify import verify_pdf
+    from .pdf_verify import registry_copy_sha256, verify_pdf
 
-    check = verify_pdf(pdf, keystore)
+    check = verify_pdf(pdf, keystore, expected_sha256=registry_copy_sha256(reg, pdf))
     return Verification(intact=check.intact, signed_by_committee=check.signed_by_committee, signer=check.signer,
                         signed_at=check.signed_at, problems=list(check.problems),
                         **_label_part(reg, actor, check.label_id, today))
@@ -147,7 +147,8 @@ def verify_label(reg: Registry, actor: Actor, label_id: str, keystore, *, today:
         return Verification(**part)
     from .pdf_verify import verify_pdf
 
-    check = verify_pdf(pdf, keystore)
+    row = reg.one("SELECT pdf_sha256 FROM labels WHERE id = ?", (label_id,))
+    check = verify_pdf(pdf, keystore, expected_sha256=row["pdf_sha256"] if row and row["pdf_sha256"] else None)
     return Verification(intact=check.intact, signed_by_committee=check.signed_by_committee, signer=check.signer,
                         signed_at=check.signed_at, problems=list(check.problems), **part)
 

@@ -46,6 +46,7 @@ MISSING_FILE = "pub.export.missing_file"
 CHANGED_FILE = "pub.export.changed_file"
 UNLISTED_FILE = "pub.export.unlisted_file"
 NOT_A_FOLDER = "pub.export.not_a_folder"
+EXTRA_FILE = "ops.export.extra_file"
 
 #: field -> (JSON type, description). The allow-list of what leaves, and its documentation.
 EXPORT_FIELDS: dict[str, tuple[str, str]] = {
@@ -91,11 +92,14 @@ class ExportCheck(BaseModel):
     labels: int | None = None
     problems: list[str] = Field(default_factory=list)  # catalogue keys
     problem_files: list[str] = Field(default_factory=list)
+    extra_files: list[str] = Field(default_factory=list)  # in the folder, not covered by the signature
+    log_head: str | None = None  # the event-log anchor the export carries, "<event id>:<hash>"
 
     @property
     def ok(self) -> bool:
         return (self.signature_valid and self.signed_by_committee and bool(self.files)
-                and all(self.files.values()) and all(f in self.files for f in DATA_FILES))
+                and all(self.files.values()) and all(f in self.files for f in DATA_FILES)
+                and not self.extra_files)
 
     def explain(self, lang: str = "kk") -> list[str]:
         lines = [t("pub.export.q_signature_" + ("yes" if self.signature_valid else "no"), lang),
@@ -103,6 +107,8 @@ class ExportCheck(BaseModel):
                    signer=self.signer or "—")]
         for name in DATA_FILES:
             lines.append(t("pub.export.q_file_" + ("yes" if self.files.get(name) else "no"), lang, file=name))
+        for name in self.extra_files:
+            lines.append(t("ops.export.q_extra_file", lang, file=name))
         return lines
 
 
@@ -156,16 +162,19 @@ def schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "registry.schema.json",
         "title": "Registry of AI-safe labels (National Academy of Education named after Y. Altynsarin)",
-        "description": ("registry.json holds {schema_version, generated_at, as_of, count, labels}; registry.csv "
-                        "holds one row per label with the same fields, UTF-8, comma-separated, list fields "
-                        "joined with '; '. SHA256SUMS lists the files' hashes and SHA256SUMS.p7s is the "
+        "description": ("registry.json holds {schema_version, generated_at, as_of, log_head, count, labels}; "
+                        "registry.csv holds one row per label with the same fields, UTF-8, comma-separated, "
+                        "list fields joined with '; '. SHA256SUMS lists the files' hashes and SHA256SUMS.p7s is the "
                         "committee's detached CMS signature of SHA256SUMS."),
         "type": "object",
-        "required": ["schema_version", "generated_at", "as_of", "count", "labels"],
+        "required": ["schema_version", "generated_at", "as_of", "log_head", "count", "labels"],
         "properties": {
             "schema_version": {"type": "string", "const": SCHEMA_VERSION},
             "generated_at": {"type": "string", "description": "When the export was made (ISO 8601, UTC)."},
             "as_of": {"type": "string", "description": "The date the statuses refer to (ISO 8601)."},
+            "log_head": {"type": "string", "pattern": "^[0-9]+:[0-9a-f]{64}$",
+                         "description": "The registry's event-log head when exported, <event id>:<SHA-256>: an "
+                                        "anchor that lets the committee prove the log was not rewritten since."},
             "count": {"type": "integer", "description": "Number of labels."},
             "labels": {"type": "array", "items": {"type": "object", "additionalProperties": False,
                                                   "required": list(EXPORT_FIELDS), "properties": properties}},
@@ -254,7 +263,7 @@ def export_registry(reg: Registry, keystore, dest: Path, *, today=None) -> list[
     today = today or utcnow().date()
     records = public_records(reg, today=today)
     document = {"schema_version": SCHEMA_VERSION, "generated_at": now_iso(), "as_of": today.isoformat(),
-                "count": len(records), "labels": records}
+                "log_head": reg.head_anchor(), "count": len(records), "labels": records}
     files = {"registry.json": _dump(document), "registry.csv": _csv_bytes(records), "schema.json": _dump(schema())}
     sums = _sums(files)
     signature = _sign_detached(keystore, sums)  # before writing: a key error leaves the old export whole
@@ -303,12 +312,30 @@ def verify_export(dest: Path, keystore) -> ExportCheck:
             if not check.files[name]:
                 check.problems.append(CHANGED_FILE)
                 check.problem_files.append(name)
+    check.extra_files = _extra_files(dest, set(listed) | {SUMS, SIGNATURE})
+    if check.extra_files:
+        check.problems.append(EXTRA_FILE)
     if check.files.get("registry.json"):
         try:
-            check.labels = int(json.loads((dest / "registry.json").read_bytes())["count"])
-        except (ValueError, KeyError, TypeError):
+            document = json.loads((dest / "registry.json").read_bytes())
+            check.labels = int(document["count"])
+            check.log_head = document.get("log_head") if isinstance(document.get("log_head"), str) else None
+        except (ValueError, KeyError, TypeError, AttributeError):
             check.labels = None
     return check
+
+
+def _extra_files(dest: Path, covered: set[str]) -> list[str]:
+    """Every file or link under ``dest`` that the signed ``SHA256SUMS`` does not cover
+    (a mirror must not republish an unsigned file beside the signed ones)."""
+    extra = []
+    for path in sorted(dest.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        name = path.relative_to(dest).as_posix()
+        if name not in covered or path.is_symlink():
+            extra.append(name)
+    return extra
 
 
 # -- command line ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ public verification page must explain, not crash.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 from typing import TYPE_CHECKING
@@ -27,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # The token ``render_audit_pdf`` writes into the document's /Keywords.
 LABEL_KEYWORD = "AISafeLabel"
 _LABEL_RE = re.compile(LABEL_KEYWORD + r"[=:]\s*([A-Za-z0-9._-]+)")
+# The event log's head when the PDF was signed: an anchor of the log outside the database.
+LOG_HEAD_KEYWORD = "AISafeLogHead"
+_LOG_HEAD_RE = re.compile(LOG_HEAD_KEYWORD + r"=(\d+):([0-9a-f]{64})")
 
 _NOT_PDF = "signing.verify_not_pdf"
 _UNREADABLE = "signing.verify_unreadable"
@@ -39,6 +43,11 @@ _PARTIAL_COVERAGE = "signing.verify_partial_coverage"
 _NOT_COMMITTEE = "signing.verify_not_committee"
 _NO_COMMITTEE_KEY = "signing.verify_no_committee_key"
 _NO_LABEL = "signing.verify_no_label"
+_SIGNATURE_GAP = "ops.verify_signature_gap"
+_NOT_REGISTRY_COPY = "ops.verify_not_registry_copy"
+
+_BYTE_RANGE_RE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 
 
 class PdfCheck(BaseModel):
@@ -103,12 +112,82 @@ def _label_from_info(pdf: bytes) -> str | None:
     return match.group(1) if match else None
 
 
+def _gap_is_only_the_signature(pdf: bytes) -> bool:
+    """Whether the last signature's byte range covers the whole file except its own value.
+
+    The range must start at byte 0 and end at the file's last byte, and the one gap must be
+    exactly the ``/Contents`` hex string: ``<``, the DER signature in hex, zero padding,
+    ``>``. pyHanko accepts a changed padding byte (DER ignores what follows the signature);
+    poppler reports "not total document signed", and so do we.
+    """
+    ranges = _BYTE_RANGE_RE.findall(pdf)
+    if not ranges:
+        return False
+    a, b, c, d = (int(x) for x in ranges[-1])
+    if a != 0 or b <= 0 or c <= b + 1 or c + d != len(pdf):
+        return False
+    gap = pdf[b:c]
+    if gap[:1] != b"<" or gap[-1:] != b">" or not set(gap[1:-1]) <= _HEX_DIGITS or len(gap) % 2:
+        return False
+    contents = bytes.fromhex(gap[1:-1].decode("ascii"))
+    used = _der_length(contents)
+    return used is not None and not any(contents[used:])
+
+
+def _der_length(data: bytes) -> int | None:
+    """Length of the DER value at the start of ``data`` (tag, length and content), or None."""
+    if len(data) < 2:
+        return None
+    first = data[1]
+    if first < 0x80:
+        header, length = 2, first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or len(data) < 2 + count:
+            return None
+        header, length = 2 + count, int.from_bytes(data[2:2 + count], "big")
+    total = header + length
+    return total if total <= len(data) else None
+
+
+def log_head_in(pdf: bytes) -> tuple[int, str] | None:
+    """The log anchor an audit PDF carries in its /Keywords, (event id, hash), or None."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        info = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False).trailer_view.get("/Info")
+        match = _LOG_HEAD_RE.search(str(info.get_object().get("/Keywords", ""))) if info else None
+    except Exception:  # a damaged file carries no anchor
+        return None
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def registry_copy_sha256(reg, pdf: bytes) -> str | None:
+    """SHA-256 of the registry's own signed copy of the audit PDF that ``pdf`` claims to be.
+
+    None when the document names no label, is not an audit report (a consent form is made
+    on demand and has no stored copy), or the registry holds no copy. Never raises.
+    """
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        label_id = _label_from_info(bytes(pdf))
+        info = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False).trailer_view.get("/Info")
+        keywords = [k.strip() for k in str(info.get_object().get("/Keywords", "")).split(",")] if info else []
+    except Exception:  # a damaged file names nothing
+        return None
+    if not label_id or "consent" in keywords:
+        return None
+    row = reg.one("SELECT sha256 FROM audit_pdfs WHERE label_id = ?", (label_id,))
+    return row["sha256"] if row else None
+
+
 def _common_name(cert: asn1_x509.Certificate) -> str:
     subject = cert.subject.native
     return str(subject.get("common_name") or cert.subject.human_friendly)
 
 
-def verify_pdf(pdf: bytes, keystore: KeyStore) -> PdfCheck:
+def verify_pdf(pdf: bytes, keystore: KeyStore, *, expected_sha256: str | None = None) -> PdfCheck:
     """Check a PDF's signature against the committee's keys.
 
     Parameters
@@ -117,6 +196,9 @@ def verify_pdf(pdf: bytes, keystore: KeyStore) -> PdfCheck:
         The uploaded file, as bytes; anything is accepted.
     keystore:
         Supplies the committee's trust roots (current and earlier keys).
+    expected_sha256:
+        The SHA-256 of the registry's own copy of this document, where there is one: a
+        file with any other hash is not that document, however its signature looks.
 
     Returns
     -------
@@ -165,8 +247,15 @@ def verify_pdf(pdf: bytes, keystore: KeyStore) -> PdfCheck:
         check.problems.append(_MODIFIED_AFTER)
     elif status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         check.problems.append(_PARTIAL_COVERAGE)
+    whole = _gap_is_only_the_signature(pdf)
+    if not whole and status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        check.problems.append(_SIGNATURE_GAP)
+    same_as_registry = expected_sha256 is None or hashlib.sha256(pdf).hexdigest() == expected_sha256
+    if not same_as_registry:
+        check.problems.append(_NOT_REGISTRY_COPY)
     check.intact = bool(
-        status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE and whole
+        and same_as_registry
     )
     if not roots:
         check.problems.append(_NO_COMMITTEE_KEY)
@@ -183,4 +272,4 @@ def _finish(check: PdfCheck) -> PdfCheck:
     return check
 
 
-__all__ = ["LABEL_KEYWORD", "PdfCheck", "verify_pdf"]
+__all__ = ["LABEL_KEYWORD", "LOG_HEAD_KEYWORD", "PdfCheck", "log_head_in", "registry_copy_sha256", "verify_pdf"]

@@ -41,7 +41,7 @@ from reportlab.platypus import (
 )
 
 from .i18n import format_date, format_number, normalise_language, t
-from .pdf_verify import LABEL_KEYWORD
+from .pdf_verify import LABEL_KEYWORD, LOG_HEAD_KEYWORD
 
 FONTS_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVuSans"
@@ -172,6 +172,8 @@ class AuditReportData(_Data):
     label: LabelInfo | None = None
     evidence: list[EvidenceHash] = Field(default_factory=list)
     generated_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    # The event log's head when the PDF was signed, "<event id>:<sha256>": an anchor outside the database.
+    log_head: str | None = Field(None, pattern=r"^\d+:[0-9a-f]{64}$")
 
 
 class ConsentFormData(_Data):
@@ -704,6 +706,8 @@ def render_audit_pdf(report: AuditReportData, lang: str) -> bytes:
     buf = io.BytesIO()
     label_id = report.label.id if report.label else ""
     keywords = f"AI-safe, {LABEL_KEYWORD}={label_id}" if label_id else "AI-safe"
+    if report.log_head:
+        keywords += f", {LOG_HEAD_KEYWORD}={report.log_head}"
     doc = _doc(
         buf,
         title=f"{t('report.title', lang)}: {report.tool.name} {report.tool.version}",
@@ -718,6 +722,8 @@ def render_audit_pdf(report: AuditReportData, lang: str) -> bytes:
         story.append(CondPageBreak(40 * mm))
         story.append(_p(f"{number}. {t(key, lang)}", st["h1"]))
         story += section(report, lang, st, width)
+    if report.log_head:
+        story += [Spacer(1, 4 * mm), _p(t("ops.report.log_head", lang, head=report.log_head), st["small"])]
     footer_label = label_id or report.tool.name
 
     def footer(page: int, pages: int) -> str:

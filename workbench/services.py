@@ -23,7 +23,12 @@ class Workbench:
     @classmethod
     def open(cls, root: str | Path | None = None) -> "Workbench":
         home = (Home(Path(root).resolve()) if root is not None else Home.from_env()).ensure()
-        return cls(home=home, registry=Registry(home.db_path))
+        from .backup import recover
+
+        recover(home.root)  # finish a restore a killed process left half-done; drop old leftovers
+        registry = Registry(home.db_path)
+        registry.attach_log_key()  # events are sealed with a key kept outside the database
+        return cls(home=home, registry=registry)
 
     @property
     def store(self):
@@ -40,7 +45,7 @@ class Workbench:
         if self._keys is None:
             from .signing import KeyStore
 
-            self._keys = KeyStore(self.home.root)
+            self._keys = KeyStore(self.home.root, demo_registry=lambda: self.registry.get_meta("demo") == "1")
         return self._keys
 
     def close(self) -> None:

@@ -8,7 +8,9 @@ in force rather than a key without its certificate.
 The private key is stored encrypted (PKCS#8, best available encryption) with the
 passphrase from the ``WORKBENCH_KEY_PASSPHRASE`` environment variable. Without it a
 well-known demo passphrase is used and :meth:`KeyStore.describe` says so, because a key
-protected by a published passphrase is only fit for a demonstration.
+protected by a published passphrase is only fit for a demonstration: such a key signs only
+in a demo registry (``demo_registry``); anywhere else signing is refused with a message
+that says how to create or import a real key (issue 11, item 7).
 
 Sets that were replaced stay on disk and their roots stay trusted, so an audit PDF
 issued under an earlier key keeps verifying as the committee's after a key change.
@@ -22,6 +24,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -58,6 +61,11 @@ _CERT_NOT_VALID_NOW = "signing.cert_not_valid_now"
 _CERT_CANNOT_SIGN = "signing.cert_cannot_sign"
 _NOT_A_PDF = "signing.not_a_pdf"
 _SIGN_FAILED = "signing.sign_failed"
+_DEMO_KEY_REFUSED = "ops.signing.demo_key_refused"
+_WEAK_PASSPHRASE = "ops.signing.weak_passphrase"
+MIN_PASSPHRASE = 10
+COMMITTEE_CA_NAME = "NAE AI Ethics Committee CA"
+COMMITTEE_SIGNER_NAME = "NAE AI Ethics Committee"
 
 
 class SigningError(WorkbenchError):
@@ -136,15 +144,16 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _make_demo_chain() -> tuple[rsa.RSAPrivateKey, x509.Certificate, x509.Certificate]:
-    """A fresh demo root CA and a signing certificate issued by it.
+def _make_demo_chain(ca_name_text: str = DEMO_CA_NAME, signer_name_text: str = DEMO_SIGNER_NAME
+                     ) -> tuple[rsa.RSAPrivateKey, x509.Certificate, x509.Certificate]:
+    """A fresh root CA and a signing certificate issued by it (demo names by default).
 
     The CA's private key is not kept: nothing else will ever be issued under it, so the
     only certificate that chains to this root is the one made here.
     """
     now = _now() - dt.timedelta(minutes=5)  # tolerate small clock differences
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS)
-    ca_name = _name(DEMO_CA_NAME)
+    ca_name = _name(ca_name_text)
     ca_cert = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -168,7 +177,7 @@ def _make_demo_chain() -> tuple[rsa.RSAPrivateKey, x509.Certificate, x509.Certif
     key = rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(DEMO_SIGNER_NAME))
+        .subject_name(_name(signer_name_text))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -218,19 +227,28 @@ class KeyStore:
     passphrase:
         Passphrase of the stored private key; defaults to ``WORKBENCH_KEY_PASSPHRASE``
         and then to the demo passphrase.
+    demo_registry:
+        Whether the registry these keys sign for is a demo registry (a bool, or a callable
+        asked at signing time). Only then may a key under the published demo passphrase sign.
     """
 
-    def __init__(self, home: Path, *, passphrase: str | None = None) -> None:
+    def __init__(self, home: Path, *, passphrase: str | None = None,
+                 demo_registry: bool | Callable[[], bool] = False) -> None:
         self.home = Path(home)
         self.folder = self.home / "keys"
         self._passphrase = passphrase
+        self._demo_registry = demo_registry
+
+    def _is_demo_registry(self) -> bool:
+        flag = self._demo_registry
+        return bool(flag() if callable(flag) else flag)
 
     # -- passphrase and files -------------------------------------------------------
 
     def _resolve_passphrase(self) -> tuple[str, bool]:
         """The passphrase and whether it is the published demo one."""
         value = self._passphrase or os.environ.get(ENV_PASSPHRASE) or ""
-        return (value, False) if value else (DEMO_PASSPHRASE, True)
+        return (value, value == DEMO_PASSPHRASE) if value else (DEMO_PASSPHRASE, True)
 
     @property
     def _pointer(self) -> Path:
@@ -309,6 +327,31 @@ class KeyStore:
         key, cert, ca_cert = _make_demo_chain()
         return self._store_set(key, cert, [ca_cert], demo=True)
 
+    def create_key(self, passphrase: str | None = None) -> CertificateInfo:
+        """Create the committee's own CA and signing certificate for a real registry.
+
+        The private key is encrypted with ``passphrase`` (or ``WORKBENCH_KEY_PASSPHRASE``),
+        which must be at least ten characters and not the published demo one. An existing
+        key is kept (import a PKCS#12 to replace it).
+
+        Raises
+        ------
+        SigningError
+            ``ops.signing.weak_passphrase`` when no acceptable passphrase is given.
+        """
+        if passphrase:
+            self._passphrase = passphrase
+        self._require_own_passphrase()
+        if self.has_key():
+            return self.describe()
+        key, cert, ca_cert = _make_demo_chain(COMMITTEE_CA_NAME, COMMITTEE_SIGNER_NAME)
+        return self._store_set(key, cert, [ca_cert], demo=False)
+
+    def _require_own_passphrase(self) -> None:
+        value, is_default = self._resolve_passphrase()
+        if is_default or len(value) < MIN_PASSPHRASE:
+            raise SigningError(_WEAK_PASSPHRASE, env=ENV_PASSPHRASE, n=MIN_PASSPHRASE)
+
     def import_p12(self, path: Path, password: str) -> CertificateInfo:
         """Switch to the committee's real certificate from a PKCS#12 file.
 
@@ -360,6 +403,8 @@ class KeyStore:
                 raise SigningError(_CERT_CANNOT_SIGN)
         except x509.ExtensionNotFound:
             pass  # no restriction stated: any use is allowed
+        if not self._is_demo_registry():
+            self._require_own_passphrase()  # a real key never goes under the published passphrase
         chain = [c for c in (extra or []) if _fingerprint(c) != _fingerprint(cert)]
         # Prove the key signs and the result validates before switching to it.
         trial = _sign_with(key, cert, chain, _blank_pdf(), reason="key check", location="Astana")
@@ -429,8 +474,11 @@ class KeyStore:
         current = self._current()
         if current is None:
             raise SigningError(_NO_KEY)
-        folder, _ = current
-        passphrase, _ = self._resolve_passphrase()
+        folder, meta = current
+        passphrase, is_default = self._resolve_passphrase()
+        if (is_default or meta.get("default_passphrase")) and not self._is_demo_registry():
+            # A key anyone can decrypt proves nothing; in a real registry it must not sign.
+            raise SigningError(_DEMO_KEY_REFUSED, env=ENV_PASSPHRASE)
         try:
             key = serialization.load_pem_private_key(
                 (folder / "key.pem").read_bytes(), password=passphrase.encode("utf-8")

@@ -43,9 +43,9 @@ def render() -> None:
         from workbench import admin as admin_service
 
         with friendly(), tempfile.TemporaryDirectory() as tmp:
-            path = admin_service.backup(reg, actor(), Path(tmp) / "registry-backup.db")
-            st.download_button(tr("admin.download_backup"), path.read_bytes(), file_name="registry-backup.db",
-                               mime="application/vnd.sqlite3", key="download_backup")
+            path = admin_service.backup(reg, actor(), Path(tmp) / "workbench-backup.tar")
+            st.download_button(tr("admin.download_backup"), path.read_bytes(), file_name="workbench-backup.tar",
+                               mime="application/x-tar", key="download_backup")
     st.subheader(tr("admin.log"))
     if st.button(tr("admin.verify_log"), key="verify_log"):
         check = reg.verify_log()

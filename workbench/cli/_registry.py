@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from .. import auth
-from ..db import check_registry_file
-from ..db import restore as restore_db
 from ..i18n import t
 from ..models import SYSTEM, Role
 from ..services import Workbench
@@ -17,19 +16,44 @@ from ._base import _lang, cli, friendly
 
 
 @cli.command()
-@click.option("--demo", is_flag=True, help="Also load demo organisations, accounts and submissions.")
+@click.option("--demo", is_flag=True, help="Make this a demo registry: demo organisations, accounts, submissions "
+                                          "and the demo signing key (only on an empty home).")
+@click.option("--p12", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Import the committee's certificate and private key (PKCS#12) as the signing key.")
 @friendly
-def init(demo: bool) -> None:
-    """Create the registry (and keys) under WORKBENCH_HOME; with --demo, load demo data."""
-    wb = Workbench.open()
-    from ..demo import ensure_demo, ensure_keys
+def init(demo: bool, p12: Path | None) -> None:
+    """Create the registry under WORKBENCH_HOME; with --demo, a demo registry with demo data.
 
-    ensure_keys(wb)
-    click.echo(t("cli.init_done", _lang(), path=str(wb.home.db_path)))
+    Outside a demo the signing key's passphrase is asked (or read from
+    WORKBENCH_KEY_PASSPHRASE): no key is ever stored under the published demo passphrase.
+    """
+    from ..demo import ensure_demo, ensure_keys, is_demo_registry
+    from ..signing import ENV_PASSPHRASE
+
+    wb = Workbench.open()
+    lang = _lang()
     if demo:
         created = ensure_demo(wb)
-        click.echo(t("cli.demo_loaded" if created else "cli.demo_present", _lang()))
+        click.echo(t("cli.init_done", lang, path=str(wb.home.db_path)))
+        click.echo(t("cli.demo_loaded" if created else "cli.demo_present", lang))
         _print_demo_logins()
+        return
+    if not wb.keys.has_key() and not is_demo_registry(wb.registry):
+        passphrase = os.environ.get(ENV_PASSPHRASE) or click.prompt(
+            t("ops.init.passphrase_prompt", lang), hide_input=True, confirmation_prompt=True)
+        if p12 is not None:
+            from ..admin import import_key
+
+            password = os.environ.get("WORKBENCH_P12_PASSWORD") or click.prompt(
+                t("ops.init.p12_password_prompt", lang), hide_input=True, default="", show_default=False)
+            wb.keys._passphrase = passphrase
+            import_key(wb.registry, wb.keys, SYSTEM, p12, password)
+        else:
+            ensure_keys(wb, passphrase)
+        click.echo(t("ops.init.passphrase_reminder", lang, env=ENV_PASSPHRASE))
+    else:
+        ensure_keys(wb)
+    click.echo(t("cli.init_done", lang, path=str(wb.home.db_path)))
 
 
 def _print_demo_logins() -> None:
@@ -74,10 +98,17 @@ def users_list() -> None:
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @friendly
 def backup(dest: Path) -> None:
-    """Copy the registry to DEST with SQLite's online backup (safe while the app runs)."""
+    """Archive the whole home (database, files, audit PDFs, keys) into DEST, online, with a
+    manifest of SHA-256 hashes."""
+    from ..backup import backup_home
+
     wb = Workbench.open()
-    wb.registry.backup(dest)
+    wb.close()
+    with _progress(t("ops.backup.progress", _lang())) as update:
+        summary = backup_home(wb.home, dest, progress=update)
     click.echo(t("cli.backup_done", _lang(), dest=str(dest)))
+    click.echo(t("ops.backup.summary", _lang(), files=summary.files, mb=f"{summary.bytes / 1e6:.1f}",
+                 events=summary.events))
 
 
 @cli.command()
@@ -85,27 +116,69 @@ def backup(dest: Path) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @friendly
 def restore(src: Path, yes: bool) -> None:
-    """Replace the registry with the backup SRC (refuses a file that is not a registry)."""
-    check_registry_file(src)
-    wb = Workbench.open()
-    target = wb.home.db_path
-    wb.close()
-    if not yes:
-        click.confirm(t("cli.restore_confirm", _lang(), dest=str(target)), abort=True)
-    restore_db(src, target)
-    click.echo(t("cli.restore_done", _lang(), src=str(src)))
+    """Replace the home with the archive SRC, after checking every file against its manifest.
+
+    Stop the web app first. A partial or tampered archive is refused and nothing changes.
+    """
+    from ..backup import restore_home
+    from ..config import Home
+
+    home = Home.from_env()
+    lang = _lang()
+    with _progress(t("ops.backup.checking", lang)) as update:
+        confirm = None if yes else (lambda: click.confirm(t("cli.restore_confirm", lang, dest=str(home.root))))
+        done = restore_home(home, src, progress=update, confirm=confirm)
+    if not done:
+        click.echo(t("ops.backup.not_restored", lang))
+        sys.exit(1)
+    click.echo(t("cli.restore_done", lang, src=str(src)))
+
+
+class _progress:
+    """A progress bar on stderr for long work; silent when the work is short."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.bar, self.shown = label, None, 0
+
+    def __enter__(self):
+        def update(done: int, total: int) -> None:
+            if self.bar is None and total >= 50_000_000:
+                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+                self.bar.__enter__()
+            if self.bar is not None:
+                self.bar.update(done - self.shown)
+                self.shown = done
+
+        return update
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 @cli.command("verify-log")
+@click.option("--head-file", "head_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A head file kept elsewhere (written by --write-head); the log must still contain its head.")
+@click.option("--export", "exports", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A signed open-data export whose log head to check (repeatable).")
+@click.option("--write-head", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="After a clean check, write the current head to this file (keep it apart from the database).")
 @friendly
-def verify_log() -> None:
-    """Walk the hash-chained event log; exit 1 and name the first broken link if any."""
+def verify_log(head_files: tuple[Path, ...], exports: tuple[Path, ...], write_head: Path | None) -> None:
+    """Check the event log: chain, seals, anchors (signed PDFs, exports, head files) and the
+    labels and decisions against their events; exit 1 and say what does not hold."""
+    from ..integrity import verify_registry, write_head_file
+
     wb = Workbench.open()
-    result = wb.registry.verify_log()
-    if result.ok:
-        click.echo(t("cli.log_ok", _lang(), events=result.events))
-        return
-    click.echo(t("cli.log_broken", _lang(), id=result.first_broken_id, problem=t(result.problem, _lang())), err=True)
-    sys.exit(1)
-
-
+    lang = _lang()
+    report = verify_registry(wb.registry, wb.keys, audits_dir=wb.home.audits, head_files=head_files,
+                             exports=exports)
+    if not report.ok:
+        for line in report.explain(lang):
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo(t("cli.log_ok", lang, events=report.events))
+    click.echo(report.explain(lang)[-1])
+    if write_head is not None:
+        data = write_head_file(wb.registry, write_head)
+        click.echo(t("ops.log.head_written", lang, id=data["event_id"], path=str(write_head)))

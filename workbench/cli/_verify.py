@@ -75,3 +75,20 @@ def keys_import(p12: Path, password: str) -> None:
     click.echo(t("cli.key_imported", _lang(), subject=info.subject))
 
 
+
+
+@keys.command("create")
+@click.option("--passphrase", envvar="WORKBENCH_KEY_PASSPHRASE", prompt=True, hide_input=True,
+              confirmation_prompt=True, help="Encrypts the private key (at least 10 characters).")
+@friendly
+def keys_create(passphrase: str) -> None:
+    """Create the committee's own signing key under your passphrase (when there is none yet)."""
+    wb = Workbench.open()
+    had = wb.keys.has_key()
+    info = wb.keys.create_key(passphrase)
+    if not had:
+        wb.registry.record(SYSTEM, "keys.created", "keys", info.fingerprint_sha256[:16],
+                           {"subject": info.subject, "fingerprint_sha256": info.fingerprint_sha256})
+    click.echo(t("cli.key_in_use", _lang(), subject=info.subject, issuer=info.issuer,
+                 start=info.valid_from.date().isoformat(), end=info.valid_to.date().isoformat(),
+                 fingerprint=info.fingerprint_sha256))
