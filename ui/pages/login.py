@@ -37,10 +37,11 @@ def render() -> None:
             registered = st.form_submit_button(tr("vendor.register"), type="primary")
         if registered:
             with friendly():
-                submissions.register_vendor(workbench().registry, actor(), org_name=org_name, bin=bin_,
-                                            contact_email=email, username=new_user, password=new_password,
-                                            display_name=name)
-                st.session_state["actor"] = auth.login(workbench().registry, new_user, new_password)
+                registration = submissions.register_vendor(workbench().registry, actor(), org_name=org_name,
+                                                           bin=bin_, contact_email=email, username=new_user,
+                                                           password=new_password, display_name=name)
+                st.session_state["actor"] = auth.login(workbench().registry, registration.username, new_password)
+                st.session_state["registered_username"] = registration.username  # shown: the login name to keep
                 st.rerun()
 
 
