@@ -19,7 +19,8 @@ def render() -> None:
         submitted = st.form_submit_button(tr("login.submit"), type="primary")
     if submitted:
         try:
-            st.session_state["actor"] = auth.login(workbench().registry, username, password)
+            st.session_state["actor"] = auth.login(workbench().registry, username, password,
+                                                   source=st.context.ip_address)  # throttled per address
         except WorkbenchError as exc:
             show_error(exc)
         else:
