@@ -187,6 +187,12 @@ def test_deactivated_user_keeps_working_no_longer(reg, people, dossier):
         assert exc.value.key == auth.INACTIVE
     assert len(reg.events()) == events
     assert "deactivated" in exc.value.translate("en")
+    secretary = people.secretary
+    auth.set_active(reg, people.admin, secretary.user_id, False)
+    for call in (lambda: complaints.list_complaints(reg, secretary), lambda: labels.all_labels(reg, secretary),
+                 lambda: subs.screen(reg, secretary, draft.id, complete=True)):
+        with pytest.raises(PermissionDenied):
+            call()
     with pytest.raises(WorkbenchError):
         auth.set_active(reg, people.admin, people.admin.user_id, False)  # not yourself
 

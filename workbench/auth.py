@@ -171,6 +171,7 @@ def get_user(reg: Registry, user_id: int) -> User:
 
 def list_users(reg: Registry, actor: Actor) -> list[User]:
     require(actor, "users.manage")
+    check_active(reg, actor)
     return [_user(r) for r in reg.query("SELECT * FROM users ORDER BY role, username")]
 
 
@@ -218,7 +219,7 @@ def _h(text: str) -> str:
 
 def _keys(username: str, source: str | None) -> dict[str, str]:
     name = username.strip().lower()
-    src = _h(source or "-")
+    src = _h(str(source or "-"))
     return {"as": f"as:{name}|{src}", "s": f"s:{src}", "a": f"a:{name}"}
 
 

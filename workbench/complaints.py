@@ -16,6 +16,7 @@ import secrets
 
 from pydantic import BaseModel
 
+from .auth import check_active
 from .db import Registry
 from .errors import NotFound, WorkbenchError
 from .models import Actor, now_iso, utcnow
@@ -65,6 +66,7 @@ def list_complaints(reg: Registry, actor: Actor, status: str | None = None,
         ``open`` or ``closed``; ``None`` for all.
     """
     require(actor, ACTION)
+    check_active(reg, actor)
     sql, params = "SELECT * FROM complaints", []
     if status:
         sql += " WHERE status = ?"
@@ -85,6 +87,7 @@ def _complaint(reg: Registry, actor: Actor, row: dict, today: dt.date | None) ->
 
 def get_complaint(reg: Registry, actor: Actor, reference: str, *, today: dt.date | None = None) -> Complaint:
     require(actor, ACTION)
+    check_active(reg, actor)
     row = reg.one("SELECT * FROM complaints WHERE reference = ?", ((reference or "").strip().upper(),))
     if row is None:
         raise NotFound(NO_COMPLAINT, reference=(reference or "").strip())
@@ -148,7 +151,7 @@ CHALLENGES_PER_HOUR = 30
 
 def source_hash(source: str | None) -> str:
     """The stored form of a sender's address (never the address itself)."""
-    return hashlib.sha256((source or "-").encode("utf-8")).hexdigest()
+    return hashlib.sha256(str(source or "-").encode("utf-8")).hexdigest()
 
 
 def issue_challenge(reg: Registry, source: str | None = None, *, now: dt.datetime | None = None

@@ -11,6 +11,7 @@ import datetime as dt
 
 from pydantic import BaseModel
 
+from .auth import check_active
 from .db import Registry
 from .decisions import add_months, label_pdf, label_policy
 from .errors import NotFound, WorkbenchError
@@ -68,6 +69,7 @@ def expiring_labels(reg: Registry, actor: Actor, *, within_days: int | None = No
                     today: dt.date | None = None) -> list[LabelView]:
     """Active labels that expire within the warning window (60 days by default)."""
     require(actor, "label.manage")
+    check_active(reg, actor)
     today = today or utcnow().date()
     days = within_days if within_days is not None else label_policy().expiry_warning_days
     horizon = (today + dt.timedelta(days=days)).isoformat()
@@ -78,6 +80,7 @@ def expiring_labels(reg: Registry, actor: Actor, *, within_days: int | None = No
 
 def all_labels(reg: Registry, actor: Actor, today: dt.date | None = None) -> list[LabelView]:
     require(actor, "label.manage")
+    check_active(reg, actor)
     return [get_label(reg, actor, r["id"], today) for r in reg.query("SELECT id FROM labels ORDER BY id")]
 
 

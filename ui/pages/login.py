@@ -9,6 +9,11 @@ from workbench import auth, submissions
 from workbench.errors import WorkbenchError
 
 
+def _address() -> str | None:
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def render() -> None:
     st.title(tr("login.title"))
     st.caption(tr("login.help"))
@@ -20,7 +25,7 @@ def render() -> None:
     if submitted:
         try:
             st.session_state["actor"] = auth.login(workbench().registry, username, password,
-                                                   source=st.context.ip_address)  # throttled per address
+                                                   source=_address())  # throttled per address
         except WorkbenchError as exc:
             show_error(exc)
         else:
