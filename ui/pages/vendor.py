@@ -33,8 +33,6 @@ STEPS = [name for name, _ in DOSSIER_STEPS] + ["files", "review"]
 
 def render() -> None:
     st.title(tr("vendor.title"))
-    if registered := st.session_state.pop("registered_username", None):  # the login name the system gave
-        st.success(tr("hardening.auth.your_login", username=registered))
     who = actor()
     reg = workbench().registry
     current = st.session_state.get("vendor_sub")
