@@ -141,8 +141,9 @@ def _create_org(reg: Registry, actor: Actor, *, name: str, bin: str, contact_ema
             problems.append(WorkbenchError(BIN_TAKEN, bin=bin))
         if problems:
             raise ValidationFailed("sub.org_invalid", problems=problems)
-        org_id = reg.insert("organisations", {"name": name, "bin": bin, "contact_email": contact_email.strip(),
-                                              "contact_phone": contact_phone.strip(), "created_at": now_iso()})
+        org_id = reg.insert("organisations", {"name": name, "bin": bin, "contact_email": clean_name(contact_email),
+                                              "contact_phone": clean_name(contact_phone, max_chars=50),
+                                              "created_at": now_iso()})
         if bind_user is not None:
             reg.update("users", bind_user, {"org_id": org_id})
         reg.record(actor, "org.registered", "organisation", org_id, {"name": name, "bin": bin})
