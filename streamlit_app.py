@@ -37,6 +37,8 @@ def _account_box() -> None:
     if who.is_public:
         return
     st.sidebar.markdown(f"**{who.display_name}**  \n{tr('role.' + who.role.value)}")
+    if registered := st.session_state.get("registered_username"):  # a new vendor's login name, until logout
+        st.sidebar.success(tr("hardening.auth.your_login", username=registered))
     if st.sidebar.button(tr("nav.logout"), key="logout"):
         # Forget everything the person had open; keep only the language and the connection.
         for key in list(st.session_state.keys()):

@@ -44,24 +44,22 @@ def test_wrong_login_has_one_message(reg, people, username, password):
     assert exc.value.key == auth.BAD_LOGIN
 
 
-def test_lockout_after_repeated_failures_and_message_says_when(reg, people):
+def test_throttle_after_repeated_failures_and_message_says_when(reg, people):
     now = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.timezone.utc)
-    for _ in range(auth.MAX_FAILURES - 1):
+    for _ in range(auth.MAX_FAILURES):
         with pytest.raises(auth.AuthError) as exc:
-            auth.login(reg, "vendor_a", "bad-password", now=now)
+            auth.login(reg, "vendor_a", "bad-password", now=now, source="203.0.113.5")
         assert exc.value.key == auth.BAD_LOGIN
+    # even the right password is refused (and not checked) while the caller must wait
     with pytest.raises(auth.AuthError) as exc:
-        auth.login(reg, "vendor_a", "bad-password", now=now)
-    assert exc.value.key == auth.LOCKED
-    assert exc.value.params["until"] == "10:15"
-    # even the right password is refused while locked, with the time to try again
-    with pytest.raises(auth.AuthError) as exc:
-        auth.login(reg, "vendor_a", PASSWORD, now=now + dt.timedelta(minutes=5))
-    assert exc.value.key == auth.LOCKED
-    assert "10:15" in exc.value.translate("ru") and "10:15" in exc.value.translate("kk")
-    # after the lock-out the right password works again
-    assert auth.login(reg, "vendor_a", PASSWORD, now=now + dt.timedelta(minutes=16)).username == "vendor_a"
-    assert any(e.action == "auth.locked" for e in reg.events("user"))
+        auth.login(reg, "vendor_a", PASSWORD, now=now + dt.timedelta(seconds=10), source="203.0.113.5")
+    assert exc.value.key == auth.THROTTLED
+    assert exc.value.params["until"] == "10:00:30" and exc.value.params["seconds"] == 20
+    assert "10:00:30" in exc.value.translate("ru") and "10:00:30" in exc.value.translate("kk")
+    # after the delay the right password works again, and the counters are cleared
+    assert auth.login(reg, "vendor_a", PASSWORD, now=now + dt.timedelta(seconds=31),
+                      source="203.0.113.5").username == "vendor_a"
+    assert any(e.action == "auth.throttled" for e in reg.events("user"))
 
 
 def test_weak_password_and_duplicate_are_refused_together(reg, people):

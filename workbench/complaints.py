@@ -11,14 +11,18 @@ permission (the same person issues, suspends and revokes labels).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 
 from pydantic import BaseModel
 
+from .auth import check_active
 from .db import Registry
 from .errors import NotFound, WorkbenchError
-from .models import Actor, now_iso
+from .models import Actor, now_iso, utcnow
 from .permissions import require
 from .public import NO_COMPLAINT, get_label
+from .textsafe import limit_text
 
 NEED_NOTE = "pub.complaint.need_note"
 BAD_OUTCOME = "pub.complaint.bad_outcome"
@@ -62,6 +66,7 @@ def list_complaints(reg: Registry, actor: Actor, status: str | None = None,
         ``open`` or ``closed``; ``None`` for all.
     """
     require(actor, ACTION)
+    check_active(reg, actor)
     sql, params = "SELECT * FROM complaints", []
     if status:
         sql += " WHERE status = ?"
@@ -82,6 +87,7 @@ def _complaint(reg: Registry, actor: Actor, row: dict, today: dt.date | None) ->
 
 def get_complaint(reg: Registry, actor: Actor, reference: str, *, today: dt.date | None = None) -> Complaint:
     require(actor, ACTION)
+    check_active(reg, actor)
     row = reg.one("SELECT * FROM complaints WHERE reference = ?", ((reference or "").strip().upper(),))
     if row is None:
         raise NotFound(NO_COMPLAINT, reference=(reference or "").strip())
@@ -108,18 +114,19 @@ def resolve_complaint(reg: Registry, actor: Actor, reference: str, outcome: str,
     """
     require(actor, ACTION)
     if outcome not in OUTCOMES:
-        raise WorkbenchError(BAD_OUTCOME, outcome=outcome, allowed=", ".join(OUTCOMES))
-    complaint = get_complaint(reg, actor, reference, today=today)
-    if complaint.status != "open":
-        raise WorkbenchError(ALREADY_RESOLVED, reference=complaint.reference)
-    if not (note or "").strip():
+        raise WorkbenchError(BAD_OUTCOME, outcome=str(outcome)[:40], allowed=", ".join(OUTCOMES))
+    note = limit_text(note, "note", field="note")
+    if not note:
         raise WorkbenchError(NEED_NOTE)
-    needs_label, label_action = OUTCOMES[outcome]
-    if needs_label and not complaint.label_id:
-        raise WorkbenchError(NEED_LABEL, outcome=outcome)
     from .labels import change_label  # labels imports public; keep the import graph flat
 
-    with reg.transaction():
+    with reg.transaction():  # the complaint's status is re-read under the write lock
+        complaint = get_complaint(reg, actor, reference, today=today)
+        if complaint.status != "open":
+            raise WorkbenchError(ALREADY_RESOLVED, reference=complaint.reference)
+        needs_label, label_action = OUTCOMES[outcome]
+        if needs_label and not complaint.label_id:
+            raise WorkbenchError(NEED_LABEL, outcome=outcome)
         if label_action:
             change_label(reg, actor, complaint.label_id, label_action,
                          f"{complaint.reference}: {note.strip()}", today=today)
@@ -133,6 +140,58 @@ def resolve_complaint(reg: Registry, actor: Actor, reference: str, outcome: str,
     return get_complaint(reg, actor, complaint.reference, today=today)
 
 
+# -- the flood guard of the public complaint form ---------------------------------------------
+
+CHALLENGE_USED = "hardening.challenge.used"
+CHALLENGE_FLOOD = "hardening.challenge.too_many"
+#: How long a challenge may be answered, and how many one source may fetch per hour.
+CHALLENGE_TTL = dt.timedelta(minutes=30)
+CHALLENGES_PER_HOUR = 30
+
+
+def source_hash(source: str | None) -> str:
+    """The stored form of a sender's address (never the address itself)."""
+    return hashlib.sha256(str(source or "-").encode("utf-8")).hexdigest()
+
+
+def issue_challenge(reg: Registry, source: str | None = None, *, now: dt.datetime | None = None
+                    ) -> tuple[int, int, str]:
+    """A small sum for the complaint form: ``(a, b, token)``. The answer is kept in the
+    database under the token's hash, so the token can be redeemed once only, whatever
+    session presents it. A source (the client's address) may fetch
+    ``CHALLENGES_PER_HOUR`` an hour; ``None`` (no address known) is not counted."""
+    now = now or utcnow()
+    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
+    token = secrets.token_urlsafe(18)
+    src = source_hash(source)
+    with reg.transaction():  # count and insert as one step
+        if source is not None:
+            recent = reg.one("SELECT count(*) AS n FROM challenges WHERE source_hash = ? AND issued_at > ?",
+                             (src, (now - dt.timedelta(hours=1)).isoformat()))["n"]
+            if recent >= CHALLENGES_PER_HOUR:
+                raise WorkbenchError(CHALLENGE_FLOOD)
+        reg.conn.execute("DELETE FROM challenges WHERE issued_at < ?", ((now - dt.timedelta(days=1)).isoformat(),))
+        reg.conn.execute("INSERT INTO challenges (token_hash, answer, source_hash, issued_at) VALUES (?, ?, ?, ?)",
+                         (hashlib.sha256(token.encode()).hexdigest(), a + b, src, now.isoformat()))
+    return a, b, token
+
+
+def redeem_challenge(reg: Registry, token: str, answer: str, *, now: dt.datetime | None = None) -> bool:
+    """Use a challenge: True if the token is unused, not expired and the answer is right.
+    The token is spent by this call whatever the answer (one try per challenge)."""
+    now = now or utcnow()
+    try:
+        value = int(str(answer).strip())
+    except (TypeError, ValueError):
+        value = None
+    digest = hashlib.sha256(str(token or "").encode()).hexdigest()
+    with reg.transaction():
+        row = reg.conn.execute(
+            "UPDATE challenges SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND issued_at > ? "
+            "RETURNING answer", (now.isoformat(), digest, (now - CHALLENGE_TTL).isoformat())).fetchone()
+    return row is not None and value is not None and row["answer"] == value
+
+
 def complaint_events(reg: Registry, actor: Actor, reference: str) -> list:
     """The complaint's events (filed, resolved), oldest first, for the queue's detail view."""
     require(actor, ACTION)
@@ -140,4 +199,4 @@ def complaint_events(reg: Registry, actor: Actor, reference: str) -> list:
 
 
 __all__ = ["Complaint", "OUTCOMES", "COMPLAINT_STATUSES", "list_complaints", "get_complaint", "resolve_complaint",
-           "complaint_events"]
+           "complaint_events", "issue_challenge", "redeem_challenge", "source_hash", "CHALLENGES_PER_HOUR"]

@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -45,6 +46,18 @@ LOG_WITNESS_FILE = "log-head.json"  # under home/keys: the last head this workbe
 
 class RegistryError(WorkbenchError):
     """The database file is not a workbench registry, or is newer than this code."""
+
+
+class RegistryBusy(WorkbenchError):
+    """Another process held the write lock for longer than the busy timeout; nothing was written."""
+
+
+BUSY = "hardening.db.busy"
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,8 +289,25 @@ _V7_LOG_SEAL = """
 ALTER TABLE events ADD COLUMN mac TEXT;
 """
 
+_V8_THROTTLE_CHALLENGES = """
+CREATE TABLE login_throttle (
+    key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE challenges (
+    token_hash TEXT PRIMARY KEY,
+    answer INTEGER NOT NULL,
+    source_hash TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX challenges_source ON challenges(source_hash, issued_at);
+"""
+
 MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
-                               _V7_LOG_SEAL)
+                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -491,14 +521,21 @@ class Registry:
         with self._lock:
             outer = self._depth == 0
             if outer:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._begin()
                 self._pending_head = None
             self._depth += 1
             try:
                 yield self.conn
+            except sqlite3.OperationalError as exc:
+                self._depth -= 1
+                if outer and self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if _is_busy(exc):  # another writer held the lock past the busy timeout
+                    raise RegistryBusy(BUSY) from None
+                raise
             except BaseException:
                 self._depth -= 1
-                if outer:
+                if outer and self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                     self._pending_head = None
                 raise
@@ -510,6 +547,19 @@ class Registry:
                     if head is not None and self._log_key is not None:
                         # After the commit: a witness that lags is harmless, one ahead is not.
                         write_witness(self.keys_dir, *head)
+
+    def _begin(self, attempts: int = 2) -> None:
+        """``BEGIN IMMEDIATE``, retried once after the busy timeout; then a translated
+        "busy, nothing was saved" instead of sqlite's "database is locked"."""
+        for attempt in range(attempts):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise RegistryBusy(BUSY)
 
     def locked(self) -> threading.RLock:
         """The connection's lock, for a caller that runs several statements as one step
@@ -562,6 +612,10 @@ class Registry:
         with self.transaction():
             if self._log_key is None and self.keys_dir is not None:
                 self._log_key = LogKey.load(self.keys_dir)  # another process may have made it since we opened
+            if not isinstance(actor, str):  # every state change: the actor's account is still active
+                from .auth import check_active
+
+                check_active(self, actor)
             last = self.conn.execute("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
             prev_hash = last["hash"] if last else GENESIS_HASH
             event_id = (last["id"] + 1) if last else 1

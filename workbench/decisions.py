@@ -29,7 +29,8 @@ from .i18n import normalise_language, t
 from .models import Actor, Submission, now_iso, utcnow
 from .permissions import require
 from .reviews import compare, frozen_documents, summary_of
-from .submissions import get_submission, list_attachments, next_status
+from .submissions import check_tier, get_submission, list_attachments, next_status
+from .textsafe import LIMITS, TOO_LONG
 
 POLICY_PATH = Path(__file__).parent / "policies" / "labels.yaml"
 
@@ -149,6 +150,10 @@ def _validate(sub: Submission, decision: DecisionInput, blocking: list[str], has
             problems.append(WorkbenchError(DISSENT_REASON, member=vote.member))
     if not decision.rationale.strip():
         problems.append(WorkbenchError(NO_RATIONALE))
+    for field, text, kind in [("rationale", decision.rationale, "message"), *(
+            ("conditions", c, "reason") for c in decision.conditions)]:
+        if len(text) > LIMITS[kind]:
+            problems.append(WorkbenchError(TOO_LONG, field=field, max=LIMITS[kind], length=len(text)))
     if problems:
         raise ValidationFailed(INVALID, problems=problems)
 
@@ -175,8 +180,17 @@ def record_decision(wb, actor: Actor, submission_id: int, decision: DecisionInpu
     """
     require(actor, "decision.record")
     reg: Registry = wb.registry
+    with reg.transaction():  # BEGIN IMMEDIATE: the status is read and changed under one write lock
+        record = _record_locked(wb, reg, actor, submission_id, decision, today)
+    write_audit_files(wb)
+    return record
+
+
+def _record_locked(wb, reg: Registry, actor: Actor, submission_id: int, decision: DecisionInput,
+                   today: dt.date | None) -> DecisionRecord:
     sub = get_submission(reg, actor, submission_id)
     to = next_status(sub.status, decision.outcome)
+    check_tier(sub.tier)
     blocking, summaries = _blocking_items(reg, actor, sub)
     _validate(sub, decision, blocking, has_tests=bool(latest_runs(reg, actor, sub.id)))
     # The decision's date is the meeting's (given for decisions entered after the meeting);
@@ -218,7 +232,6 @@ def record_decision(wb, actor: Actor, submission_id: int, decision: DecisionInpu
             reg.record(actor, "audit_pdf.signed", "submission", sub.id,
                        {"decision_id": decision_id, "file": file_name, "sha256": pdf_sha})
             _checkpoint("pdf_written")
-    write_audit_files(wb)
     return DecisionRecord(id=decision_id, submission_id=sub.id, outcome=decision.outcome, decided_at=decided_at,
                           label_id=label["id"] if label else None, pdf_sha256=pdf_sha, file_name=file_name)
 
@@ -243,9 +256,10 @@ def _issue_label(reg: Registry, actor: Actor, sub: Submission, decision_id: int,
     reg.record(actor, "label.issued", "label", label_id,
                {"submission_id": sub.id, "tier": label["tier"], "valid_until": label["valid_until"],
                 "policy_version": policy.version})
-    if sub.previous_id is not None:  # a new version supersedes the earlier label
-        for old in reg.query("SELECT id FROM labels WHERE submission_id = ? AND status IN ('active','suspended')",
-                             (sub.previous_id,)):
+    if sub.previous_id is not None:  # a new version supersedes the earlier label (of the same vendor only)
+        for old in reg.query("SELECT l.id FROM labels l JOIN submissions s ON s.id = l.submission_id "
+                             "WHERE l.submission_id = ? AND s.org_id = ? AND l.status IN ('active','suspended')",
+                             (sub.previous_id, sub.org_id)):
             reg.update("labels", old["id"], {"status": "superseded", "status_reason": label_id})
             reg.record(actor, "label.superseded", "label", old["id"], {"by": label_id})
     return label

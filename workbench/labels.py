@@ -11,6 +11,7 @@ import datetime as dt
 
 from pydantic import BaseModel
 
+from .auth import check_active
 from .db import Registry
 from .decisions import add_months, label_pdf, label_policy
 from .errors import NotFound, WorkbenchError
@@ -18,6 +19,7 @@ from .i18n import format_date, t
 from .models import Actor, utcnow
 from .permissions import require
 from .public import LabelView, effective_status, get_label
+from .textsafe import limit_text
 
 NEED_REASON = "label.need_reason"
 BAD_CHANGE = "label.bad_change"
@@ -40,27 +42,34 @@ def change_label(reg: Registry, actor: Actor, label_id: str, action: str, reason
     """Change a label's status with a reason; every change is an event."""
     require(actor, "label.manage")
     today = today or utcnow().date()
-    label = get_label(reg, actor, label_id, today)
-    if not (reason or "").strip():
+    reason = limit_text(reason, "reason", field="reason")
+    if not reason:
         raise WorkbenchError(NEED_REASON)
-    new = LABEL_TRANSITIONS.get((label.status, action))
-    if new is None:
-        raise WorkbenchError(BAD_CHANGE, id=label.id, status=label.status, action=action)
-    values = {"status": new, "status_reason": reason.strip()}
-    if action == "renew":
-        values["valid_until"] = add_months(today, label_policy().validity_months[label.tier]).isoformat()
-    with reg.transaction():
+    with reg.transaction():  # the status is re-read and changed under one write lock
+        label = get_label(reg, actor, label_id, today)
+        new = LABEL_TRANSITIONS.get((label.status, action))
+        if new is None:
+            raise WorkbenchError(BAD_CHANGE, id=label.id, status=label.status, action=action)
+        values = {"status": new, "status_reason": reason}
+        if action == "renew":
+            values["valid_until"] = add_months(today, label_policy().validity_months[label.tier]).isoformat()
+        _checkpoint("label_read")
         reg.update("labels", label.id, values)
         reg.record(actor, f"label.{action}", "label", label.id,
-                   {"from": label.status, "to": new, "reason": reason.strip(), **{k: v for k, v in values.items()
+                   {"from": label.status, "to": new, "reason": reason, **{k: v for k, v in values.items()
                                                                                    if k == "valid_until"}})
     return get_label(reg, actor, label.id, today)
+
+
+def _checkpoint(name: str) -> None:
+    """A named point between reading a label and changing it (tests pause or kill here)."""
 
 
 def expiring_labels(reg: Registry, actor: Actor, *, within_days: int | None = None,
                     today: dt.date | None = None) -> list[LabelView]:
     """Active labels that expire within the warning window (60 days by default)."""
     require(actor, "label.manage")
+    check_active(reg, actor)
     today = today or utcnow().date()
     days = within_days if within_days is not None else label_policy().expiry_warning_days
     horizon = (today + dt.timedelta(days=days)).isoformat()
@@ -71,6 +80,7 @@ def expiring_labels(reg: Registry, actor: Actor, *, within_days: int | None = No
 
 def all_labels(reg: Registry, actor: Actor, today: dt.date | None = None) -> list[LabelView]:
     require(actor, "label.manage")
+    check_active(reg, actor)
     return [get_label(reg, actor, r["id"], today) for r in reg.query("SELECT id FROM labels ORDER BY id")]
 
 

@@ -164,7 +164,9 @@ def column_title(column: str, lang: str) -> str:
 
 def to_csv(df: pd.DataFrame, name: str, lang: str) -> bytes:
     """The table as CSV in UTF-8 with a BOM, so Excel in Kazakhstan opens Cyrillic correctly."""
-    return table(df, name, lang).to_csv(index=False).encode("utf-8-sig")
+    from .textsafe import safe_frame  # text cells that would run as formulas get a leading '
+
+    return safe_frame(table(df, name, lang)).to_csv(index=False).encode("utf-8-sig")
 
 
 __all__ = ["Monitoring", "TABLES", "TIER_ORDER", "OUTCOME_ORDER", "monitoring", "table", "column_title", "to_csv"]

@@ -183,11 +183,14 @@ def schema() -> dict:
 
 
 def _csv_bytes(records: list[dict]) -> bytes:
+    from .textsafe import safe_row
+
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EXPORT_FIELDS), lineterminator="\n")
     writer.writeheader()
     for rec in records:
-        writer.writerow({k: "; ".join(str(v) for v in rec[k]) if k in _LISTS else rec[k] for k in EXPORT_FIELDS})
+        writer.writerow(safe_row({k: "; ".join(str(v) for v in rec[k]) if k in _LISTS else rec[k]
+                                  for k in EXPORT_FIELDS}))  # formulas neutralised (textsafe)
     return buf.getvalue().encode("utf-8")
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import secrets
 from typing import Any
@@ -448,30 +447,12 @@ class Challenge(BaseModel):
     token: str
 
 
-def _challenge_key(reg: Registry) -> bytes:
-    key = reg.get_meta("challenge_key")
-    if key is None:
-        key = secrets.token_hex(32)
-        reg.set_meta("challenge_key", key)
-    return bytes.fromhex(key)
+def new_challenge(reg: Registry, source: str | None = None) -> Challenge:
+    """A small sum for the complaint form; single use, kept server-side (``complaints``)."""
+    from .complaints import issue_challenge
 
-
-def new_challenge(reg: Registry) -> Challenge:
-    """A small sum for the complaint form; the token lets the service check the answer."""
-    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
-    nonce = secrets.token_hex(8)
-    mac = hmac.new(_challenge_key(reg), f"{nonce}:{a + b}".encode(), hashlib.sha256).hexdigest()
-    return Challenge(a=a, b=b, token=f"{nonce}:{mac}")
-
-
-def _challenge_ok(reg: Registry, token: str, answer: str) -> bool:
-    try:
-        nonce, mac = token.split(":", 1)
-        value = int(str(answer).strip())
-    except (ValueError, AttributeError):
-        return False
-    expected = hmac.new(_challenge_key(reg), f"{nonce}:{value}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(mac, expected)
+    a, b, token = issue_challenge(reg, source)
+    return Challenge(a=a, b=b, token=token)
 
 
 class ComplaintView(BaseModel):
@@ -505,22 +486,27 @@ def file_complaint(reg: Registry, actor: Actor, *, body: str, challenge_token: s
         problems.append(WorkbenchError(EMPTY_COMPLAINT))
     if len(body) > MAX_COMPLAINT_CHARS:
         problems.append(WorkbenchError(COMPLAINT_TOO_LONG, max=MAX_COMPLAINT_CHARS))
-    if not _challenge_ok(reg, challenge_token, challenge_answer):
-        problems.append(WorkbenchError(BAD_CHALLENGE))
     if label_id:
         label_id = label_id.strip().upper()
         if reg.one("SELECT id FROM labels WHERE id = ?", (label_id,)) is None:
             problems.append(WorkbenchError(NO_LABEL, id=label_id))
+    from .complaints import redeem_challenge
+    from .textsafe import clean_name, clean_text
+
+    # The challenge is spent only once the rest is valid, and only once (server-side token).
+    if not problems and not redeem_challenge(reg, challenge_token, challenge_answer, now=now):
+        problems.append(WorkbenchError(BAD_CHALLENGE))
     if problems:
         raise ValidationFailed(COMPLAINT_INVALID, problems=problems)
+    body, tool_name, contact = clean_text(body), clean_name(tool_name), clean_name(contact)
     source_hash = hashlib.sha256(source.encode()).hexdigest()
     since = (now - dt.timedelta(hours=1)).isoformat()
-    recent = reg.one("SELECT count(*) AS n FROM complaints WHERE source_hash = ? AND created_at > ?",
-                     (source_hash, since))["n"]
-    if recent >= COMPLAINTS_PER_HOUR:
-        raise WorkbenchError(TOO_MANY, limit=COMPLAINTS_PER_HOUR)
     reference = f"C-{now.year}-{secrets.token_hex(3).upper()}"
-    with reg.transaction():
+    with reg.transaction():  # count and insert under one write lock: parallel posts cannot pass the limit
+        recent = reg.one("SELECT count(*) AS n FROM complaints WHERE source_hash = ? AND created_at > ?",
+                         (source_hash, since))["n"]
+        if recent >= COMPLAINTS_PER_HOUR:
+            raise WorkbenchError(TOO_MANY, limit=COMPLAINTS_PER_HOUR)
         reg.insert("complaints", {"reference": reference, "label_id": label_id or None,
                                   "tool_name": tool_name.strip()[:200], "body": body, "contact": contact.strip()[:200],
                                   "created_at": now.isoformat(), "source_hash": source_hash})

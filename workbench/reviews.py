@@ -18,10 +18,11 @@ from . import rules
 from .checklists import (Checklist, RiskQuestionnaire, content_hash, load_checklist, load_risk_questionnaire,
                          parse_checklist, parse_risk_questionnaire)
 from .db import Registry
-from .errors import ValidationFailed, WorkbenchError
+from .errors import NotFound, ValidationFailed, WorkbenchError
 from .models import Actor, Role, Status, now_iso
 from .permissions import require
-from .submissions import get_submission, is_assigned, next_status
+from .submissions import REF_NOT_YOURS, get_submission, is_assigned, next_status
+from .textsafe import limit_text
 
 CONFLICT_FIRST = "review.conflict_first"
 HAS_CONFLICT = "review.has_conflict"
@@ -110,6 +111,10 @@ def start_review(reg: Registry, actor: Actor, submission_id: int, *, checklist: 
     questionnaire = questionnaire or load_risk_questionnaire()
     frozen = {"checklist": checklist.model_dump(mode="json"), "risk": questionnaire.model_dump(mode="json")}
     with reg.transaction():
+        row = reg.one("SELECT * FROM reviews WHERE submission_id = ? AND reviewer_id = ?",
+                      (submission_id, actor.user_id))
+        if row is not None:  # started meanwhile in another tab
+            return _review(row)
         review_id = reg.insert("reviews", {
             "submission_id": submission_id, "reviewer_id": actor.user_id, "checklist_version": checklist.version,
             "checklist_hash": content_hash(checklist), "checklist_json": json.dumps(frozen, ensure_ascii=False),
@@ -142,13 +147,23 @@ def _guard_open(row: dict) -> None:
         raise WorkbenchError(SIGNED)
 
 
-def save_risk_answers(reg: Registry, actor: Actor, submission_id: int, answers: dict[str, bool]) -> rules.RiskResult:
-    """Store the classification answers and the tier they lead to."""
+def _open_row(reg: Registry, actor: Actor, submission_id: int) -> dict:
+    """The acting reviewer's review, re-read inside the caller's write transaction and
+    refused if it is signed off or the submission has left review."""
     row = _my_row(reg, actor, submission_id)
     _guard_open(row)
-    _, questionnaire = _frozen(row)
-    result = rules.classify_risk(answers, questionnaire)
-    with reg.transaction():
+    sub = get_submission(reg, actor, submission_id)
+    if sub.status not in REVIEWABLE:
+        raise WorkbenchError("sub.not_editable", status=sub.status.value)
+    return row
+
+
+def save_risk_answers(reg: Registry, actor: Actor, submission_id: int, answers: dict[str, bool]) -> rules.RiskResult:
+    """Store the classification answers and the tier they lead to."""
+    with reg.transaction():  # re-read under the write lock: a signed review never changes
+        row = _open_row(reg, actor, submission_id)
+        _, questionnaire = _frozen(row)
+        result = rules.classify_risk(answers, questionnaire)
         reg.update("reviews", row["id"], {"risk_answers": json.dumps(answers), "tier": result.tier,
                                           "updated_at": now_iso()})
         reg.record(actor, "review.risk_classified", "submission", submission_id,
@@ -165,17 +180,22 @@ def risk_result(reg: Registry, actor: Actor, submission_id: int) -> rules.RiskRe
 def save_answer(reg: Registry, actor: Actor, submission_id: int, item_id: str, value: str, note: str = "",
                 evidence: list[int] | None = None) -> Review:
     """Autosave one checklist answer (with its evidence note and attachment ids)."""
-    row = _my_row(reg, actor, submission_id)
-    _guard_open(row)
-    checklist, _ = _frozen(row)
-    try:
-        checklist.item(item_id)
-    except KeyError:
-        raise WorkbenchError(UNKNOWN_ITEM, item=item_id) from None
-    answer = rules.Answer(value=value, note=(note or "").strip())
-    answers = json.loads(row["answers"])
-    answers[item_id] = {**answer.model_dump(), "evidence": list(evidence or [])}
-    with reg.transaction():
+    note = limit_text(note, "note", field="note")
+    with reg.transaction():  # re-read under the write lock: a signed review never changes
+        row = _open_row(reg, actor, submission_id)
+        checklist, _ = _frozen(row)
+        try:
+            checklist.item(item_id)
+        except KeyError:
+            raise WorkbenchError(UNKNOWN_ITEM, item=item_id) from None
+        evidence = [int(e) for e in (evidence or [])]
+        for attachment_id in evidence:  # evidence must be this submission's own files
+            if reg.one("SELECT 1 AS x FROM attachments WHERE id = ? AND submission_id = ?",
+                       (attachment_id, submission_id)) is None:
+                raise NotFound(REF_NOT_YOURS, id=attachment_id)
+        answer = rules.Answer(value=value, note=note)
+        answers = json.loads(row["answers"])
+        answers[item_id] = {**answer.model_dump(), "evidence": evidence}
         reg.update("reviews", row["id"], {"answers": json.dumps(answers, ensure_ascii=False), "updated_at": now_iso()})
         reg.record(actor, "review.answer_saved", "submission", submission_id, {"item": item_id, "value": value})
     return get_review(reg, actor, submission_id)
@@ -198,22 +218,22 @@ def summary(reg: Registry, actor: Actor, submission_id: int) -> rules.ReviewSumm
 def sign_off(reg: Registry, actor: Actor, submission_id: int, recommendation: str, rationale: str) -> Review:
     """Sign off with a recommendation; refused (with reasons) where the rules forbid it."""
     require(actor, "review.sign_off")
-    row = _my_row(reg, actor, submission_id)
-    _guard_open(row)
-    review = _review(row)
-    if not review.tier:
-        raise WorkbenchError(RISK_FIRST)
-    if not (rationale or "").strip():
-        raise WorkbenchError(NO_RATIONALE)
-    checklist, _ = _frozen(row)
-    result = summary_of(review, checklist, tool_type(reg, actor, submission_id))
-    check = rules.recommendation_allowed(result, review.tier, recommendation)
-    if not check.allowed:
-        raise ValidationFailed(NOT_ALLOWED, problems=[WorkbenchError(r.key, **r.params) for r in check.reasons])
-    frozen = {"answers": review.answers, "risk_answers": review.risk_answers, "tier": review.tier,
-              "recommendation": recommendation, "rationale": rationale.strip(), "checklist_hash": review.checklist_hash}
-    digest = hashlib.sha256(json.dumps(frozen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    with reg.transaction():
+    rationale = limit_text(rationale, "message", field="rationale")
+    with reg.transaction():  # what is signed is what is read under the write lock
+        row = _open_row(reg, actor, submission_id)
+        review = _review(row)
+        if not review.tier:
+            raise WorkbenchError(RISK_FIRST)
+        if not rationale:
+            raise WorkbenchError(NO_RATIONALE)
+        checklist, _ = _frozen(row)
+        result = summary_of(review, checklist, tool_type(reg, actor, submission_id))
+        check = rules.recommendation_allowed(result, review.tier, recommendation)
+        if not check.allowed:
+            raise ValidationFailed(NOT_ALLOWED, problems=[WorkbenchError(r.key, **r.params) for r in check.reasons])
+        frozen = {"answers": review.answers, "risk_answers": review.risk_answers, "tier": review.tier,
+                  "recommendation": recommendation, "rationale": rationale, "checklist_hash": review.checklist_hash}
+        digest = hashlib.sha256(json.dumps(frozen, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         reg.update("reviews", row["id"], {"recommendation": recommendation, "rationale": rationale.strip(),
                                           "status": "signed_off", "signed_at": now_iso(), "content_hash": digest})
         reg.record(actor, "review.signed_off", "submission", submission_id,
@@ -265,15 +285,15 @@ def compare(reg: Registry, actor: Actor, submission_id: int) -> Comparison:
 def send_to_committee(reg: Registry, actor: Actor, submission_id: int):
     """Move to the committee once every assigned review is signed off (two or more for high risk)."""
     require(actor, "committee.open")
-    sub = get_submission(reg, actor, submission_id)
-    comparison = compare(reg, actor, submission_id)
-    signed = [r for r in comparison.reviews if r.signed]
-    if not comparison.all_signed:
-        raise WorkbenchError(REVIEWS_MISSING, missing=len(comparison.reviews) - len(signed) or 1)
-    if len(signed) < comparison.min_reviewers:
-        raise WorkbenchError(TOO_FEW, tier=comparison.tier, needed=comparison.min_reviewers, have=len(signed))
-    to = next_status(sub.status, "to_committee")
-    with reg.transaction():
+    with reg.transaction():  # reviews and status read under the write lock
+        sub = get_submission(reg, actor, submission_id)
+        comparison = compare(reg, actor, submission_id)
+        signed = [r for r in comparison.reviews if r.signed]
+        if not comparison.all_signed:
+            raise WorkbenchError(REVIEWS_MISSING, missing=len(comparison.reviews) - len(signed) or 1)
+        if len(signed) < comparison.min_reviewers:
+            raise WorkbenchError(TOO_FEW, tier=comparison.tier, needed=comparison.min_reviewers, have=len(signed))
+        to = next_status(sub.status, "to_committee")
         reg.update("submissions", submission_id, {"status": to.value, "tier": comparison.tier, "updated_at": now_iso()})
         reg.record(actor, "submission.to_committee", "submission", submission_id,
                    {"tier": comparison.tier, "reviews": [r.content_hash for r in signed],

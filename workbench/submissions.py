@@ -17,6 +17,8 @@ from .errors import NotFound, ValidationFailed, WorkbenchError
 from .models import (SYSTEM, Actor, Attachment, Dossier, Message, Organisation, Role, Status, Submission,
                      bin_is_valid, missing_fields, now_iso)
 from .permissions import require
+from .auth import check_active
+from .textsafe import clean_name, clean_text, limit_text
 
 NO_SUBMISSION = "sub.not_found"
 BAD_BIN = "sub.bad_bin"
@@ -35,6 +37,7 @@ NOT_LABELLED = "sub.not_labelled"
 CONFLICT_BLOCKS = "sub.conflict_blocks"
 NOT_A_REVIEWER = "sub.not_a_reviewer"
 BAD_PURPOSE = "sub.bad_purpose"
+REF_NOT_YOURS = "hardening.ref.not_yours"
 NEED_APPEAL_REASON = "sub.need_appeal_reason"
 
 #: What may be uploaded as what: documents for the dossier, model outputs for the tests.
@@ -84,21 +87,37 @@ def _org(row: dict) -> Organisation:
     return Organisation(**{k: row[k] for k in Organisation.model_fields})
 
 
+class Registration(Organisation):
+    """A new organisation and the login name its first vendor account was given."""
+
+    username: str
+
+
 def register_vendor(reg: Registry, actor: Actor, *, org_name: str, bin: str, contact_email: str,
-                    username: str, password: str, display_name: str = "", contact_phone: str = "") -> Organisation:
-    """A visitor registers an organisation and its first vendor account, together or not at all."""
+                    username: str, password: str, display_name: str = "", contact_phone: str = "") -> Registration:
+    """A visitor registers an organisation and its first vendor account, together or not at all.
+
+    The account's login name is the wanted ``username`` with a random number added
+    (``jana-4821``), returned in ``Registration.username``: a visitor never picks a whole
+    name, so registering cannot reveal whether an account exists.
+    """
     from . import auth
 
     require(actor, "org.register")
     email = (contact_email or "").strip()
     if "@" not in email or len(email) > 200:
         raise ValidationFailed("sub.org_invalid", problems=[WorkbenchError(BAD_EMAIL)])
+    problems = auth.password_problems(password, username) + (
+        [WorkbenchError(auth.BAD_USERNAME)] if not (username or "").strip() else [])
+    if problems:
+        raise ValidationFailed("auth.user_invalid", problems=problems)
     with reg.transaction():
         org = _create_org(reg, actor, name=org_name, bin=bin, contact_email=email, contact_phone=contact_phone,
                           bind_user=None)
-        auth.create_user(reg, SYSTEM, username=username, password=password, role=Role.VENDOR,
-                         display_name=display_name or username, org_id=org.id)
-    return org
+        login_name = auth.new_vendor_username(reg, username)
+        auth.create_user(reg, SYSTEM, username=login_name, password=password, role=Role.VENDOR,
+                         display_name=display_name or (username or "").strip(), org_id=org.id)
+    return Registration(**org.model_dump(), username=login_name)
 
 
 def create_organisation(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str = "",
@@ -111,19 +130,20 @@ def create_organisation(reg: Registry, actor: Actor, *, name: str, bin: str, con
 
 def _create_org(reg: Registry, actor: Actor, *, name: str, bin: str, contact_email: str, contact_phone: str,
                 bind_user: int | None) -> Organisation:
-    name, bin = (name or "").strip(), (bin or "").strip()
+    name, bin = clean_name(name, max_chars=10_000), (bin or "").strip()
     problems = []
     if not (2 <= len(name) <= 200):
         problems.append(WorkbenchError(BAD_ORG_NAME))
-    if not bin_is_valid(bin):
-        problems.append(WorkbenchError(BAD_BIN, bin=bin))
-    elif reg.one("SELECT id FROM organisations WHERE bin = ?", (bin,)):
-        problems.append(WorkbenchError(BIN_TAKEN, bin=bin))
-    if problems:
-        raise ValidationFailed("sub.org_invalid", problems=problems)
-    with reg.transaction():
-        org_id = reg.insert("organisations", {"name": name, "bin": bin, "contact_email": contact_email.strip(),
-                                              "contact_phone": contact_phone.strip(), "created_at": now_iso()})
+    with reg.transaction():  # the BIN check and the insert are one step
+        if not bin_is_valid(bin):
+            problems.append(WorkbenchError(BAD_BIN, bin=bin))
+        elif reg.one("SELECT id FROM organisations WHERE bin = ?", (bin,)):
+            problems.append(WorkbenchError(BIN_TAKEN, bin=bin))
+        if problems:
+            raise ValidationFailed("sub.org_invalid", problems=problems)
+        org_id = reg.insert("organisations", {"name": name, "bin": bin, "contact_email": clean_name(contact_email),
+                                              "contact_phone": clean_name(contact_phone, max_chars=50),
+                                              "created_at": now_iso()})
         if bind_user is not None:
             reg.update("users", bind_user, {"org_id": org_id})
         reg.record(actor, "org.registered", "organisation", org_id, {"name": name, "bin": bin})
@@ -176,6 +196,7 @@ def get_submission(reg: Registry, actor: Actor, submission_id: int) -> Submissio
     """One submission, if the actor may see it. Otherwise ``NotFound``: a vendor cannot even
     learn that another vendor's submission exists."""
     require(actor, "submission.view")
+    check_active(reg, actor)
     row = reg.one(_SELECT + " WHERE s.id = ?", (submission_id,))
     if row is None or not _visible(reg, actor, row):
         raise NotFound(NO_SUBMISSION, id=submission_id)
@@ -184,6 +205,7 @@ def get_submission(reg: Registry, actor: Actor, submission_id: int) -> Submissio
 
 def list_submissions(reg: Registry, actor: Actor, *, status: Status | str | None = None) -> list[Submission]:
     require(actor, "submission.list")
+    check_active(reg, actor)
     where, params = [], []
     if actor.role is Role.VENDOR:
         where.append("s.org_id = ?")
@@ -201,9 +223,15 @@ def list_submissions(reg: Registry, actor: Actor, *, status: Status | str | None
 
 # -- vendor: dossier, drafts, submission -----------------------------------------------------
 
+_NAME_FIELDS = ("tool_name", "tool_version", "contact_person", "data_storage_location", "data_processing_location")
+
+
 def _validated_dossier(data: dict[str, Any] | Dossier) -> Dossier:
     if isinstance(data, Dossier):
-        return data
+        data = data.model_dump()
+    # Names lose NUL, control and bidi-override characters; longer text keeps its line breaks.
+    data = {k: (clean_name(v, max_chars=10_000) if k in _NAME_FIELDS else clean_text(v)) if isinstance(v, str) else v
+            for k, v in data.items()}
     try:
         return Dossier(**data)
     except ValidationError as exc:
@@ -221,6 +249,13 @@ def create_submission(reg: Registry, actor: Actor, dossier: dict[str, Any] | Dos
     d = _validated_dossier(dossier or {})
     now = now_iso()
     with reg.transaction():
+        if previous_id is not None:  # only the vendor's own decided submission can be superseded
+            try:
+                prev = _own_for_vendor(reg, actor, previous_id)
+            except NotFound:
+                raise NotFound(REF_NOT_YOURS, id=previous_id) from None
+            if prev.status not in DECIDED:
+                raise WorkbenchError(NOT_LABELLED)
         sub_id = reg.insert("submissions", {
             "org_id": actor.org_id, "created_by": actor.user_id, "tool_name": d.tool_name,
             "tool_version": d.tool_version, "status": Status.DRAFT.value, "dossier": d.model_dump_json(),
@@ -241,11 +276,11 @@ def _own_for_vendor(reg: Registry, actor: Actor, submission_id: int) -> Submissi
 def save_draft(reg: Registry, actor: Actor, submission_id: int, changes: dict[str, Any]) -> Submission:
     """Merge ``changes`` into the dossier and save; nothing is saved if any field is invalid."""
     require(actor, "submission.edit")
-    sub = _own_for_vendor(reg, actor, submission_id)
-    if sub.status not in EDITABLE:
-        raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
-    d = _validated_dossier({**sub.dossier.model_dump(), **changes})
-    with reg.transaction():
+    with reg.transaction():  # re-read under the write lock: a submitted dossier is never edited
+        sub = _own_for_vendor(reg, actor, submission_id)
+        if sub.status not in EDITABLE:
+            raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
+        d = _validated_dossier({**sub.dossier.model_dump(), **changes})
         reg.update("submissions", submission_id, {"dossier": d.model_dump_json(), "tool_name": d.tool_name,
                                                   "tool_version": d.tool_version, "updated_at": now_iso()})
         reg.record(actor, "submission.draft_saved", "submission", submission_id, {"fields": sorted(changes)})
@@ -254,12 +289,12 @@ def save_draft(reg: Registry, actor: Actor, submission_id: int, changes: dict[st
 
 def submit(reg: Registry, actor: Actor, submission_id: int) -> Submission:
     require(actor, "submission.submit")
-    sub = _own_for_vendor(reg, actor, submission_id)
-    missing = missing_fields(sub.dossier)
-    if missing:
-        raise ValidationFailed(INCOMPLETE, problems=[WorkbenchError(MISSING_FIELD, field=f) for f in missing])
-    to = next_status(sub.status, "submit")
     with reg.transaction():
+        sub = _own_for_vendor(reg, actor, submission_id)
+        missing = missing_fields(sub.dossier)
+        if missing:
+            raise ValidationFailed(INCOMPLETE, problems=[WorkbenchError(MISSING_FIELD, field=f) for f in missing])
+        to = next_status(sub.status, "submit")
         reg.update("submissions", submission_id, {"status": to.value, "submitted_at": now_iso(),
                                                   "updated_at": now_iso()})
         reg.record(actor, "submission.submitted", "submission", submission_id,
@@ -300,9 +335,13 @@ def history(reg: Registry, actor: Actor, submission_id: int) -> list:
 
 # -- secretary: screening and assignment ------------------------------------------------------
 
-def _transition(reg: Registry, actor: Actor, sub: Submission, action: str, payload: dict | None = None) -> Submission:
-    to = next_status(sub.status, action)
+def _transition(reg: Registry, actor: Actor, submission_id: int, action: str,
+                payload: dict | None = None) -> Submission:
+    """Move a submission by ``action``: its status is re-read and checked inside the write
+    transaction, so two people acting at once cannot both move it."""
     with reg.transaction():
+        sub = get_submission(reg, actor, submission_id)
+        to = next_status(sub.status, action)
         reg.update("submissions", sub.id, {"status": to.value, "updated_at": now_iso()})
         reg.record(actor, f"submission.{action}", "submission", sub.id,
                    {"from": sub.status.value, "to": to.value, **(payload or {})})
@@ -312,14 +351,15 @@ def _transition(reg: Registry, actor: Actor, sub: Submission, action: str, paylo
 def screen(reg: Registry, actor: Actor, submission_id: int, *, complete: bool, reasons: str = "") -> Submission:
     """The secretary's completeness check: into review, or back to the vendor with reasons."""
     require(actor, "submission.screen")
-    sub = get_submission(reg, actor, submission_id)
-    if not complete and not reasons.strip():
+    reasons = limit_text(reasons, "message", field="reasons")
+    if not complete and not reasons:
         raise WorkbenchError(NEED_REASON)
     with reg.transaction():
+        action = "screen_complete" if complete else "screen_return"
+        next_status(get_submission(reg, actor, submission_id).status, action)  # refuse before writing
         if not complete:
             _add_message(reg, actor, submission_id, "screening", reasons)
-        return _transition(reg, actor, sub, "screen_complete" if complete else "screen_return",
-                           {"reasons": reasons.strip()})
+        return _transition(reg, actor, submission_id, action, {"reasons": reasons})
 
 
 def list_reviewers(reg: Registry, actor: Actor) -> list[dict[str, Any]]:
@@ -331,15 +371,15 @@ def list_reviewers(reg: Registry, actor: Actor) -> list[dict[str, Any]]:
 def assign_reviewer(reg: Registry, actor: Actor, submission_id: int, reviewer_id: int) -> None:
     """Assign a reviewer; refused if that reviewer declared a conflict of interest."""
     require(actor, "reviewer.assign")
-    get_submission(reg, actor, submission_id)
-    reviewer = reg.one("SELECT role, display_name FROM users WHERE id = ? AND active = 1", (reviewer_id,))
-    if reviewer is None or reviewer["role"] != Role.REVIEWER.value:
-        raise WorkbenchError(NOT_A_REVIEWER)
-    conflict = reg.one("SELECT has_conflict FROM conflicts WHERE submission_id = ? AND reviewer_id = ?",
-                       (submission_id, reviewer_id))
-    if conflict and conflict["has_conflict"]:
-        raise WorkbenchError(CONFLICT_BLOCKS, name=reviewer["display_name"])
-    with reg.transaction():
+    with reg.transaction():  # the reviewer's state and conflicts are read under the write lock
+        get_submission(reg, actor, submission_id)
+        reviewer = reg.one("SELECT role, display_name FROM users WHERE id = ? AND active = 1", (reviewer_id,))
+        if reviewer is None or reviewer["role"] != Role.REVIEWER.value:
+            raise WorkbenchError(NOT_A_REVIEWER)
+        conflict = reg.one("SELECT has_conflict FROM conflicts WHERE submission_id = ? AND reviewer_id = ?",
+                           (submission_id, reviewer_id))
+        if conflict and conflict["has_conflict"]:
+            raise WorkbenchError(CONFLICT_BLOCKS, name=reviewer["display_name"])
         reg.conn.execute("INSERT OR IGNORE INTO assignments (submission_id, reviewer_id, assigned_by, assigned_at)"
                          " VALUES (?, ?, ?, ?)", (submission_id, reviewer_id, actor.user_id, now_iso()))
         reg.record(actor, "reviewer.assigned", "submission", submission_id, {"reviewer_id": reviewer_id})
@@ -357,8 +397,9 @@ def declare_conflict(reg: Registry, actor: Actor, submission_id: int, *, has_con
                      note: str = "") -> None:
     """A reviewer's conflict-of-interest declaration. A conflict ends the assignment."""
     require(actor, "conflict.declare")
-    get_submission(reg, actor, submission_id)
+    note = limit_text(note, "note", field="note")
     with reg.transaction():
+        get_submission(reg, actor, submission_id)
         reg.conn.execute(
             "INSERT INTO conflicts (submission_id, reviewer_id, has_conflict, note, declared_at) VALUES (?,?,?,?,?) "
             "ON CONFLICT(submission_id, reviewer_id) DO UPDATE SET has_conflict = excluded.has_conflict, "
@@ -378,17 +419,57 @@ def conflict_declared(reg: Registry, actor: Actor, submission_id: int) -> bool |
     return None if row is None else bool(row["has_conflict"])
 
 
-def set_tier(reg: Registry, actor: Actor, submission_id: int, tier: str) -> None:
+UNKNOWN_TIER = "hardening.tier.unknown"
+TIER_TOO_LATE = "hardening.tier.too_late"
+TIER_NEEDS_REASON = "hardening.tier.need_reason"
+#: Statuses in which the secretary may still re-tier a submission (before the committee).
+RETIERABLE = (Status.DRAFT, Status.SUBMITTED, Status.SCREENING, Status.RETURNED, Status.IN_REVIEW,
+              Status.CLARIFICATION)
+
+
+def check_tier(tier: str | None) -> None:
+    """Refuse a tier the rules do not know (a translated message, not a ``KeyError``)."""
+    from . import rules
+
+    if tier is not None and tier not in rules.TIER_POLICY:
+        raise WorkbenchError(UNKNOWN_TIER, tier=str(tier)[:40], allowed=", ".join(rules.TIER_POLICY))
+
+
+def required_tests(tier: str | None, model_type: str) -> list[str]:
+    """The tests a tier demands before a label: ``fairness`` and/or ``generative``."""
+    from . import rules
+
+    policy = rules.TIER_POLICY[tier or "high"]
+    return (["fairness"] if policy.fairness_tests else []) + (
+        ["generative"] if policy.generative_tests and model_type == "generative" else [])
+
+
+def set_tier(reg: Registry, actor: Actor, submission_id: int, tier: str, *, reason: str) -> list[str]:
+    """The secretary re-tiers a submission before it reaches the committee, with a reason.
+
+    The reason, the old and new tier and the tests the new tier requires are logged; the
+    decision later checks the tests of whatever tier the submission has then. Returns the
+    required tests.
+    """
     require(actor, "committee.open")
-    get_submission(reg, actor, submission_id)
-    with reg.transaction():
-        reg.update("submissions", submission_id, {"tier": tier})
-        reg.record(actor, "submission.tier_set", "submission", submission_id, {"tier": tier})
+    check_tier(tier)
+    reason = limit_text(reason, "reason", field="reason")
+    if not reason:
+        raise WorkbenchError(TIER_NEEDS_REASON)
+    with reg.transaction():  # status read and tier written under one write lock
+        sub = get_submission(reg, actor, submission_id)
+        if sub.status not in RETIERABLE:
+            raise WorkbenchError(TIER_TOO_LATE, status=sub.status.value)
+        tests = required_tests(tier, sub.dossier.model_type or "other")
+        reg.update("submissions", submission_id, {"tier": tier, "updated_at": now_iso()})
+        reg.record(actor, "submission.tier_set", "submission", submission_id,
+                   {"from": sub.tier, "tier": tier, "reason": reason, "required_tests": tests})
+    return tests
 
 
 def send_to_committee(reg: Registry, actor: Actor, submission_id: int) -> Submission:
     require(actor, "committee.open")
-    return _transition(reg, actor, get_submission(reg, actor, submission_id), "to_committee")
+    return _transition(reg, actor, submission_id, "to_committee")
 
 
 # -- appeals -------------------------------------------------------------------------------------
@@ -408,11 +489,12 @@ class Appeal(BaseModel):
 def appeal(reg: Registry, actor: Actor, submission_id: int, reasons: str) -> Appeal:
     """The vendor contests a decision; the secretary then dismisses it or orders a re-review."""
     require(actor, "submission.appeal")
-    sub = _own_for_vendor(reg, actor, submission_id)
-    if not (reasons or "").strip():
+    reasons = limit_text(reasons, "reason", field="reasons")
+    if not reasons:
         raise WorkbenchError(NEED_APPEAL_REASON)
-    to = next_status(sub.status, "appeal")
     with reg.transaction():
+        sub = _own_for_vendor(reg, actor, submission_id)
+        to = next_status(sub.status, "appeal")
         appeal_id = reg.insert("appeals", {"submission_id": sub.id, "from_status": sub.status.value,
                                            "reasons": reasons.strip(), "filed_by": actor.user_id, "filed_at": now_iso()})
         reg.update("submissions", sub.id, {"status": to.value, "updated_at": now_iso()})
@@ -431,13 +513,14 @@ def decide_appeal(reg: Registry, actor: Actor, submission_id: int, *, re_review:
     """Dismiss an appeal (the decision stands) or order a re-review: a new submission linked
     to the contested one, with the same dossier and files, straight into review."""
     require(actor, "appeal.decide")
-    sub = get_submission(reg, actor, submission_id)
-    current = open_appeal(reg, actor, submission_id)
-    if sub.status is not Status.APPEAL or current is None or current.outcome is not None:
-        raise WorkbenchError(BAD_TRANSITION, status=sub.status.value, action="decide_appeal")
-    if not (note or "").strip():
+    note = limit_text(note, "reason", field="note")
+    if not note:
         raise WorkbenchError(NEED_REASON)
-    with reg.transaction():
+    with reg.transaction():  # status and the open appeal re-read under the write lock
+        sub = get_submission(reg, actor, submission_id)
+        current = open_appeal(reg, actor, submission_id)
+        if sub.status is not Status.APPEAL or current is None or current.outcome is not None:
+            raise WorkbenchError(BAD_TRANSITION, status=sub.status.value, action="decide_appeal")
         new_id = None
         if re_review:
             now = now_iso()
@@ -467,7 +550,7 @@ def decide_appeal(reg: Registry, actor: Actor, submission_id: int, *, re_review:
 
 def _add_message(reg: Registry, actor: Actor, submission_id: int, kind: str, body: str,
                  item_id: str | None = None) -> int:
-    body = (body or "").strip()
+    body = limit_text(body, "message", field=kind)
     if not body:
         raise WorkbenchError(EMPTY_MESSAGE)
     with reg.transaction():
@@ -482,10 +565,10 @@ def ask_clarification(reg: Registry, actor: Actor, submission_id: int, question:
                       *, item_id: str | None = None) -> Message:
     """A reviewer (or the secretary) asks the vendor; the submission waits for the answer."""
     require(actor, "clarification.request")
-    sub = get_submission(reg, actor, submission_id)
     with reg.transaction():
+        next_status(get_submission(reg, actor, submission_id).status, "ask")  # refuse before writing
         msg_id = _add_message(reg, actor, submission_id, "question", question, item_id)
-        _transition(reg, actor, sub, "ask", {"message_id": msg_id})
+        _transition(reg, actor, submission_id, "ask", {"message_id": msg_id})
     return _message(reg, msg_id)
 
 
@@ -493,14 +576,15 @@ def answer_clarification(reg: Registry, actor: Actor, submission_id: int, answer
                          attachments: list[tuple[bytes, str]] | None = None, *, store=None) -> Message:
     """The vendor answers in the same thread, optionally with new files."""
     require(actor, "clarification.answer")
-    sub = _own_for_vendor(reg, actor, submission_id)
-    next_status(sub.status, "answer")  # refuse before writing anything
+    answer = limit_text(answer, "message", field="answer")  # refuse a 20 MB answer before the lock
     with reg.transaction():
+        sub = _own_for_vendor(reg, actor, submission_id)
+        next_status(sub.status, "answer")  # refuse before writing anything
         msg_id = _add_message(reg, actor, submission_id, "answer", answer)
         for data, name in attachments or []:
             add_attachment(reg, actor, submission_id, data, name, purpose="document", store=store,
                            message_id=msg_id)
-        _transition(reg, actor, sub, "answer", {"message_id": msg_id})
+        _transition(reg, actor, submission_id, "answer", {"message_id": msg_id})
     return _message(reg, msg_id)
 
 
@@ -530,9 +614,21 @@ def add_attachment(reg: Registry, actor: Actor, submission_id: int, data: bytes,
 
     if purpose not in KINDS_BY_PURPOSE:
         raise WorkbenchError(BAD_PURPOSE, purpose=purpose)
-    stored = store.put(data, original_name=original_name, max_bytes=max_bytes or max_upload_bytes(),
-                       allowed_kinds=KINDS_BY_PURPOSE[purpose])
-    with reg.transaction():
+    if message_id is not None and reg.one("SELECT 1 AS x FROM messages WHERE id = ? AND submission_id = ?",
+                                          (message_id, submission_id)) is None:
+        raise NotFound(REF_NOT_YOURS, id=message_id)  # refused before the file is stored
+    limit = max_bytes or max_upload_bytes()
+    if purpose == "outputs":
+        _check_readable_outputs(data, original_name, limit)
+    stored = store.put(data, original_name=original_name, max_bytes=limit, allowed_kinds=KINDS_BY_PURPOSE[purpose])
+    with reg.transaction():  # status and the referenced message re-checked under the write lock
+        sub = _own_for_vendor(reg, actor, submission_id)
+        if sub.status not in (*EDITABLE, Status.CLARIFICATION):
+            raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
+        if message_id is not None and reg.one("SELECT 1 AS x FROM messages WHERE id = ? AND submission_id = ?",
+                                              (message_id, submission_id)) is None:
+            raise NotFound(REF_NOT_YOURS, id=message_id)
+        _checkpoint("upload_stored")
         att_id = reg.insert("attachments", {
             "submission_id": submission_id, "sha256": stored.sha256, "original_name": stored.original_name,
             "size": stored.size, "kind": stored.kind, "media_type": stored.media_type, "purpose": purpose,
@@ -542,6 +638,46 @@ def add_attachment(reg: Registry, actor: Actor, submission_id: int, data: bytes,
                    {"attachment_id": att_id, "sha256": stored.sha256, "name": stored.original_name,
                     "purpose": purpose, "size": stored.size})
     return get_attachment(reg, actor, att_id)
+
+
+def _check_readable_outputs(data, original_name: str, max_bytes: int) -> None:
+    """A model-output file must read as a table before it is kept: a file the reader
+    refuses (a JSON line nested 30,000 deep, a ragged CSV) is never saved, so no later page
+    trips over it."""
+    from .reader import HEAD_BYTES, read_table, sniff_kind
+
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) > max_bytes:
+        return  # a stream is checked by the store's sniffing only; the store refuses the too large
+    head = bytes(data[:HEAD_BYTES])
+    if sniff_kind(head, complete=len(data) <= HEAD_BYTES) in KINDS_BY_PURPOSE["outputs"]:
+        read_table(bytes(data), name=original_name)  # ReaderError: refused, nothing written
+
+
+def _checkpoint(name: str) -> None:
+    """A named point inside an upload's write. Tests replace it to kill the process there."""
+
+
+def sweep_orphan_files(reg: Registry, store, *, min_age_seconds: float = 3600) -> list[str]:
+    """Remove stored files that no attachment records (left by a process killed between
+    storing a file and recording it) and temporary files of killed uploads. Files younger
+    than ``min_age_seconds`` are kept: another process may be about to record them."""
+    import os
+    import time
+
+    removed = []
+    if not store.files.is_dir():
+        return removed
+    referenced = {r["sha256"] for r in reg.query("SELECT DISTINCT sha256 FROM attachments")}
+    cutoff = time.time() - min_age_seconds
+    for path in store.files.rglob("*"):
+        if not path.is_file():
+            continue
+        incoming = path.parent.name == ".incoming"
+        if (incoming or (len(path.name) == 64 and path.name not in referenced)) and path.stat().st_mtime <= cutoff:
+            os.chmod(path, 0o644)
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
 
 
 def list_attachments(reg: Registry, actor: Actor, submission_id: int, *, purpose: str | None = None) -> list[Attachment]:

@@ -9,6 +9,11 @@ from workbench import auth, submissions
 from workbench.errors import WorkbenchError
 
 
+def _address() -> str | None:
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def render() -> None:
     st.title(tr("login.title"))
     st.caption(tr("login.help"))
@@ -19,7 +24,8 @@ def render() -> None:
         submitted = st.form_submit_button(tr("login.submit"), type="primary")
     if submitted:
         try:
-            st.session_state["actor"] = auth.login(workbench().registry, username, password)
+            st.session_state["actor"] = auth.login(workbench().registry, username, password,
+                                                   source=_address())  # throttled per address
         except WorkbenchError as exc:
             show_error(exc)
         else:
@@ -37,10 +43,11 @@ def render() -> None:
             registered = st.form_submit_button(tr("vendor.register"), type="primary")
         if registered:
             with friendly():
-                submissions.register_vendor(workbench().registry, actor(), org_name=org_name, bin=bin_,
-                                            contact_email=email, username=new_user, password=new_password,
-                                            display_name=name)
-                st.session_state["actor"] = auth.login(workbench().registry, new_user, new_password)
+                registration = submissions.register_vendor(workbench().registry, actor(), org_name=org_name,
+                                                           bin=bin_, contact_email=email, username=new_user,
+                                                           password=new_password, display_name=name)
+                st.session_state["actor"] = auth.login(workbench().registry, registration.username, new_password)
+                st.session_state["registered_username"] = registration.username  # shown: the login name to keep
                 st.rerun()
 
 

@@ -94,6 +94,16 @@ def users_list() -> None:
         click.echo(f"{user.id:>4}  {user.username:<16} {user.role.value:<10} {user.display_name}")
 
 
+@users.command("unlock")
+@click.argument("username")
+@friendly
+def users_unlock(username: str) -> None:
+    """Clear an account's login throttling (after too many wrong passwords)."""
+    wb = Workbench.open()
+    cleared = auth.unlock(wb.registry, SYSTEM, username)
+    click.echo(t("hardening.auth.unlocked", _lang(), username=username, count=cleared))
+
+
 @cli.command()
 @click.argument("dest", type=click.Path(dir_okay=False, path_type=Path))
 @friendly

@@ -15,7 +15,7 @@ from ..errors import WorkbenchError
 from ._cells import _checked_header, _clean_frame, _clean_strings, _trim_header
 from ._keys import (
     _BAD_HEADER, _BAD_JSONL, _BAD_JSON_LINE, _CORRUPT, _EMPTY, _EMPTY_COLUMN_NAME, _MAX_PROBLEMS, _MAX_RATIO,
-    _MAX_UNZIPPED, _MIXED_ENCODING, _RAGGED, _RAGGED_ROW, _SPARE, _UNSAFE,
+    _MAX_UNZIPPED, _MIXED_ENCODING, _RAGGED, _RAGGED_ROW, _SPARE, _TOO_DEEP, _UNSAFE, MAX_JSON_DEPTH,
 )
 from ._models import ReaderError, _cap
 from ._sniff import _TextSniff, _cp1251_or_kz1048, _decode
@@ -139,7 +139,8 @@ def _read_parquet(src: _Source) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(src.binary())
+        with src.stream() as fh:
+            table = pq.read_table(fh)
     except Exception:
         raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
     _checked_header(list(table.column_names), src.name)
@@ -161,10 +162,7 @@ def _read_jsonl(src: _Source, encoding: str) -> pd.DataFrame:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            value = None
+        value = load_json_line(line, src.name, number)
         if not isinstance(value, dict):
             bad += 1
             if len(problems) < _MAX_PROBLEMS:
@@ -179,10 +177,43 @@ def _read_jsonl(src: _Source, encoding: str) -> pd.DataFrame:
     return _clean_frame(pd.DataFrame.from_records(records, columns=columns))
 
 
+def json_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in a JSON text (brackets inside strings ignored)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def load_json_line(line: str, name: str, number: int) -> Any:
+    """One JSON value, or ``None`` if the line is not JSON; ``ReaderError`` if it nests deeper
+    than :data:`MAX_JSON_DEPTH` (Python's parser would give up with a ``RecursionError``)."""
+    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and json_depth(line) > MAX_JSON_DEPTH:
+        raise ReaderError(_TOO_DEEP, name=name, row=number, limit=MAX_JSON_DEPTH)
+    try:
+        return json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _check_zip(src: _Source) -> None:
     """Refuse zip bombs and XML with a DTD (entity expansion) before openpyxl parses anything."""
     try:
-        with zipfile.ZipFile(src.binary()) as zf:
+        with src.stream() as fh, zipfile.ZipFile(fh) as zf:
             infos = zf.infolist()
             unzipped = sum(i.file_size for i in infos)
             zipped = max(1, sum(i.compress_size for i in infos))
@@ -202,9 +233,14 @@ def _read_xlsx(src: _Source) -> tuple[pd.DataFrame, str, list[str]]:
     from openpyxl import load_workbook
 
     _check_zip(src)
+    with src.stream() as fh:
+        return _read_xlsx_stream(src, fh, load_workbook)
+
+
+def _read_xlsx_stream(src: _Source, fh: Any, load_workbook: Any) -> tuple[pd.DataFrame, str, list[str]]:
     try:
         # data_only: cells hold the values Excel last computed; formulas are never run here
-        wb = load_workbook(src.binary(), read_only=True, data_only=True)
+        wb = load_workbook(fh, read_only=True, data_only=True)
     except Exception:
         raise ReaderError(_CORRUPT, name=src.name, kind="Excel") from None
     try:

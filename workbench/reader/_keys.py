@@ -31,6 +31,7 @@ _CORRUPT = "reader.corrupt"
 _UNSAFE = "reader.unsafe"
 _BAD_JSONL = "reader.bad_jsonl"
 _BAD_JSON_LINE = "reader.bad_json_line"
+_TOO_DEEP = "hardening.reader.too_deep"
 _MORE_PROBLEMS = "reader.more_problems"
 _INFO = "reader.detected"
 
@@ -63,6 +64,7 @@ _MAX_LISTED_ROWS = 10  # row numbers shown per problem; the count says how many 
 _MAX_PROBLEMS = 25  # ragged rows / bad JSON lines listed one by one before "and N more"
 _MAX_UNZIPPED = 2 * 1024**3  # an XLSX that inflates past this is treated as a zip bomb
 _MAX_RATIO = 200  # ... or one whose parts inflate more than this many times
+MAX_JSON_DEPTH = 64  # JSON Lines values nested deeper are refused (a 30,000-deep line broke the parser)
 DEFAULT_MIN_GROUP = 30  # below this a group is too small to judge (a warning, not an error)
 
 _DELIMITERS = (",", ";", "\t", "|")

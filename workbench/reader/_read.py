@@ -9,7 +9,7 @@ import os
 import pandas as pd
 
 from ._cells import _checked_header, _missing, _trim_header
-from ._formats import _check_zip, _read_delimited, _read_jsonl, _read_parquet, _read_xlsx
+from ._formats import load_json_line, _check_zip, _read_delimited, _read_jsonl, _read_parquet, _read_xlsx
 from ._keys import (
     DOCUMENT_KINDS, TABLE_KINDS, _BAD_ENCODING, _CORRUPT, _MAGIC, _NOT_A_TABLE, _NO_ROWS, _OLD_EXCEL, _OLE2,
     _ONE_COLUMN, _UNKNOWN_FORMAT,
@@ -53,7 +53,8 @@ def describe_source(source: str | os.PathLike[str] | bytes, *, name: str | None 
         import pyarrow.parquet as pq
 
         try:
-            meta = pq.ParquetFile(src.binary()).metadata
+            with src.stream() as fh:
+                meta = pq.ParquetFile(fh).metadata
         except Exception:
             raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
         info.columns, info.rows = list(meta.schema.names), meta.num_rows
@@ -62,17 +63,19 @@ def describe_source(source: str | os.PathLike[str] | bytes, *, name: str | None 
         from openpyxl import load_workbook
 
         try:
-            wb = load_workbook(src.binary(), read_only=True, data_only=True)
-            sheet = wb.worksheets[0]
-            first = next(sheet.iter_rows(max_row=1, values_only=True), ())
-            info.sheets, info.sheet = list(wb.sheetnames), sheet.title
-            wb.close()
+            with src.stream() as fh:
+                wb = load_workbook(fh, read_only=True, data_only=True)
+                sheet = wb.worksheets[0]
+                first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+                info.sheets, info.sheet = list(wb.sheetnames), sheet.title
+                wb.close()
         except Exception:
             raise ReaderError(_CORRUPT, name=src.name, kind="Excel") from None
         info.columns = _checked_header(_trim_header(first), src.name)
     elif kind == "jsonl" and encoding is not None:
         first = _decode(src.head, encoding, src.complete).lstrip().splitlines()[0]
-        info.columns = [str(k).strip() for k in json.loads(first)]
+        value = load_json_line(first, src.name, 1)
+        info.columns = [str(k).strip() for k in value] if isinstance(value, dict) else []
     return info
 
 

@@ -168,10 +168,12 @@ def _sniff_text(text: str) -> _TextSniff:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         first = stripped.splitlines()[0]
+        if first.count("{") + first.count("[") > 64:  # deep nesting: JSON Lines; the reader refuses it by name
+            return _TextSniff("jsonl")
         try:
             if isinstance(json.loads(first), dict):
                 return _TextSniff("jsonl")
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     best: tuple[float, int, int, int] | None = None
     chosen: tuple[str, list[list[str]]] | None = None

@@ -4,11 +4,12 @@ large."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 from ._keys import HEAD_BYTES, _EMPTY, _NO_FILE, _TOO_LARGE
 from ._models import ReaderError
@@ -34,8 +35,16 @@ class _Source:
 
         return str(self.path) if self.path is not None else pa.py_buffer(self.data)
 
-    def binary(self) -> Any:
-        return self.path if self.path is not None else io.BytesIO(self.data)
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[BinaryIO]:
+        """The content as an open binary stream. A stored upload is named by its hash,
+        without an extension, so readers get the bytes, never a path they would judge by
+        its name (openpyxl refuses a path that does not end in .xlsx)."""
+        if self.path is None:
+            yield io.BytesIO(self.data)
+            return
+        with self.path.open("rb") as fh:
+            yield fh
 
 
 def _open_source(source: str | os.PathLike[str] | bytes | bytearray | memoryview, name: str | None,
