@@ -111,3 +111,74 @@ def test_too_small_marginal_group_makes_the_verdict_inconclusive() -> None:
     small = [c for c in result.checks if c.reason_key == "fairness.reason.group_too_small"]
     assert small and small[0].group == {"g": "c"} and small[0].reason_params["needed"] == 30 - 12
     assert any("c" in line and "18" in line for line in result.explain("en"))
+
+
+# ---- properties: reference invariance, exact AUC ------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def grouped_counts(draw):
+    k = draw(st.integers(2, 5))
+    groups = {}
+    for g in range(k):
+        n = draw(st.sampled_from([5, 30, 60, 200, 2000]))
+        rates = [draw(st.floats(0, 1)) for _ in range(3)]
+        prevalence, tpr, fpr = rates
+        p = [(1 - prevalence) * (1 - fpr), (1 - prevalence) * fpr, prevalence * (1 - tpr), prevalence * tpr]
+        seed = draw(st.integers(0, 2**31))
+        groups[f"v{g}"] = tuple(int(x) for x in np.random.default_rng(seed).multinomial(n, p))
+    return groups
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grouped_counts(), st.sampled_from(["high", "minimal"]))
+def test_the_verdict_is_identical_for_every_reference(groups, tier) -> None:
+    frame = counts_frame(groups)
+    base = run_audit(frame, AuditSpec(kind="counts", sensitive=["g"], tier=tier), input_sha256="-")
+    for ref in groups:
+        other = run_audit(frame, AuditSpec(kind="counts", sensitive=["g"], tier=tier, reference={"g": ref}),
+                          input_sha256="-")
+        assert other.references["intersection"] == {"g": ref}
+        assert other.verdict == base.verdict
+        assert other.checks == base.checks
+
+
+@st.composite
+def scored(draw):
+    n = draw(st.integers(2, 400))
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < draw(st.floats(0.05, 0.95))
+    kind = draw(st.sampled_from(["ties", "outliers", "heavy", "plain"]))
+    if kind == "ties":
+        s = np.round(rng.random(n) + 0.5 * y, draw(st.integers(0, 2)))
+    elif kind == "outliers":
+        s = rng.random(n) + 0.3 * y
+        s[rng.integers(0, n, 3)] = draw(st.sampled_from([1e6, -1e6, 1e300]))
+    elif kind == "heavy":
+        s = rng.standard_cauchy(n) + y
+    else:
+        s = rng.normal(size=n) + y
+    codes = rng.integers(0, 3, n)
+    return codes, y, s
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scored())
+def test_auc_equals_sklearn_per_group(data) -> None:
+    codes, y, s = data
+    table = AucTable.from_records(codes, y, s, 3)
+    est = table.estimate()
+    for g in range(3):
+        mask = codes == g
+        if len(set(y[mask])) < 2:
+            assert np.isnan(est.auc[g])
+        else:
+            assert abs(est.auc[g] - roc_auc_score(y[mask], s[mask])) <= 1e-9
+    # Marginalising intersections into one group gives the whole data's AUC.
+    whole = table.marginalise(np.ones((3, 1), dtype=np.int64)).estimate()
+    if len(set(y)) == 2:
+        assert abs(whole.auc[0] - roc_auc_score(y, s)) <= 1e-9
