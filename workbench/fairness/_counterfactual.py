@@ -152,6 +152,5 @@ def counterfactual_audit(frame: pd.DataFrame, spec: AuditSpec, values: dict[str,
         if not keep:
             check = levels_out[li][1][3][ci]
             levels_out[li][1][3][ci] = check.model_copy(update={
-                "outcome": "inconclusive", "reason_key": "fairness.reason.inconclusive_multiplicity",
-                "reason_params": {**check.reason_params, "pairs": len(tested)}})
+                "outcome": "inconclusive", "reason_key": "fairness.reason.inconclusive_multiplicity"})
     return levels_out

@@ -143,7 +143,10 @@ class AuditResult(BaseModel):
             checks = [c for c in self.checks if c.level == name]
             if not checks:
                 continue
-            worst = min(checks, key=lambda c: (order[c.outcome], c.metric == "group_size"))
+            # The worst outcome; among equals a gap in points (plainer than a ratio), the largest one.
+            worst = min(checks, key=lambda c: (order[c.outcome], c.metric == "group_size",
+                                               c.reason_params.get("upper") is not None,
+                                               -abs(c.value or 0) / max(c.threshold, 1e-9)))
             feature = name if name != "intersection" else ", ".join(self.spec.sensitive)
             values = {"feature": feature, "outcome": t(f"fairness.outcome.{worst.outcome}", lang),
                       "group": _values(worst.group), "reference": _values(worst.reference),
