@@ -1,7 +1,9 @@
 """Per-group AUC by exact ranks (sorted once), with DeLong's variance from placements.
 
-Rows are sorted once by score (one ``argsort``) and then, stably, by group; equal
-(group, score) rows collapse into runs holding their numbers of negatives and positives.
+Scores get exact ranks: continuous scores by sorting the rows once (then a linear radix
+sort by group keeps that order), few distinct scores by a hash pass and a sort of the
+distinct values. Equal (group, score) rows collapse into runs, in (group, score) order,
+holding their numbers of negatives and positives.
 The AUC (ties count one half, as in ``sklearn.metrics.roc_auc_score``) and DeLong's
 variance are exact functions of these runs: each positive's placement among the
 negatives of its group, and each negative's among the positives (DeLong, DeLong and
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ._intervals import z_value
 
@@ -63,15 +66,41 @@ class AucTable:
     @classmethod
     def from_records(cls, codes: np.ndarray, y_true: np.ndarray, score: np.ndarray, n_groups: int) -> "AucTable":
         score = np.asarray(score, dtype=float)
-        order = np.argsort(score, kind="stable")  # the one sort
+        codes = np.asarray(codes, dtype=np.int64)
+        y = np.asarray(y_true, dtype=bool)
+        sample = score[:: max(len(score) // 65_536, 1)]
+        if len(np.unique(sample)) > len(sample) // 2:  # (nearly) continuous scores: sort the rows once
+            return cls._from_sorted(codes, y, score, n_groups)
+        # Few distinct scores: exact ranks from a hash pass and a sort of the distinct values only.
+        rank, uniques = pd.factorize(score, sort=True)
+        k = max(len(uniques), 1)
+        key = codes * k + rank
+        cells = n_groups * k
+        if cells <= 4 * len(score) + 1_000_000:  # count the cells directly, already in order
+            pos = np.bincount(key[y], minlength=cells)
+            tot = np.bincount(key, minlength=cells)
+            present = np.flatnonzero(tot)
+            pos_p = pos[present].astype(float)
+            return cls(present // k, present % k, tot[present] - pos_p, pos_p, n_groups)
+        present, inverse = np.unique(key, return_inverse=True)  # one sort of the combined keys
+        pos_p = np.bincount(inverse, weights=y, minlength=len(present))
+        tot = np.bincount(inverse, minlength=len(present))
+        return cls(present // k, present % k, tot - pos_p, pos_p, n_groups)
+
+    @classmethod
+    def _from_sorted(cls, codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: int) -> "AucTable":
+        order = np.argsort(score)  # the one sort (equal scores share a rank, so stability is not needed)
         s = score[order]
         new = np.ones(len(s), dtype=bool)
         new[1:] = s[1:] != s[:-1]
         rank = np.cumsum(new) - 1
-        g = np.asarray(codes, dtype=np.int64)[order]
-        by_group = np.argsort(g, kind="stable")  # integer keys: a radix sort, keeps score order
-        y = np.asarray(y_true, dtype=float)[order][by_group]
-        return cls(*_runs(g[by_group], rank[by_group], 1.0 - y, y), n_groups)
+        g = codes[order]
+        # A stable sort by group keeps the score order within groups; on 16-bit keys numpy
+        # uses a radix sort (linear).
+        keys = g.astype(np.uint16) if n_groups <= np.iinfo(np.uint16).max else g
+        by_group = np.argsort(keys, kind="stable")
+        yy = y[order][by_group].astype(float)
+        return cls(*_runs(g[by_group], rank[by_group], 1.0 - yy, yy), n_groups)
 
     def marginalise(self, matrix: np.ndarray) -> "AucTable":
         """Runs of the groups that ``matrix`` (intersections x groups, 0/1) sums intersections into."""
