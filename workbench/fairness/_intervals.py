@@ -3,7 +3,7 @@
 Single rates use the Wilson score interval, which keeps close to its nominal coverage
 even in small groups, where a percentile bootstrap under-covers. Differences of two rates
 use Newcombe's hybrid score interval (method 10 of Newcombe 1998) and ratios the MOVER-R
-interval built on the same Wilson limits (Donner and Zou 2012); neither collapses to zero
+interval built on the same Wilson limits (Zou and Donner 2008; Newcombe 2013); neither collapses to zero
 width for a 0 % or 100 % group. Means from sums use the normal approximation (all a
 vendor's sums and sums of squares allow). The paired counterfactual comparisons keep a
 percentile bootstrap over prompts.
@@ -97,7 +97,7 @@ def newcombe(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray,
 
 def mover_ratio(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray,
                 z: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """MOVER-R interval for ``(k1/n1) / (k2/n2)`` from Wilson limits (Donner and Zou 2012).
+    """MOVER-R interval for ``(k1/n1) / (k2/n2)`` from Wilson limits (Zou and Donner 2008).
 
     The upper limit is infinite when the second rate's Wilson interval reaches 0; the
     lower limit is 0 when the first one does. Where both rates are 0 the ratio is

@@ -126,6 +126,11 @@ def settings() -> list[tuple[str, list[Population], str]]:
                  "fair"))
     fair.append(("2 groups, 100 % (30) vs 100 % (1,000)", [Population(1000, 0.3, 1.0, 1.0),
                                                            Population(30, 0.3, 1.0, 1.0)], "fair"))
+    # The hardest case for a false fail: a true gap exactly at the threshold (0.10 in every rate).
+    fair.append(("edge: gap 0.10 = threshold, 1,000 vs 1,000", [Population(1000, 0.5, 0.8, 0.2),
+                                                              Population(1000, 0.5, 0.9, 0.3)], "fair"))
+    fair.append(("edge: gap 0.10 = threshold, 10,000 vs 10,000", [Population(10000, 0.5, 0.8, 0.2),
+                                                                Population(10000, 0.5, 0.9, 0.3)], "fair"))
     unfair = [
         # A true gap of 0.13 in selection rate (threshold 0.10 + 0.03), nothing else different.
         ("gap 0.13, 1,000 vs 1,000", [Population(1000, 0.5, 0.8, 0.2), Population(1000, 0.5, 0.93, 0.33)], "gap"),
