@@ -137,3 +137,21 @@ def test_predictive_metrics_equal_sklearn() -> None:
         assert g.metrics["negative_predictive_value"].estimate == pytest.approx(tn / (tn + fn), abs=1e-12)
         assert g.metrics["false_omission_rate"].estimate == pytest.approx(fn / (tn + fn), abs=1e-12)
     assert any(c.metric == "predictive_parity_difference" for c in result.checks)
+
+
+def test_calibration_within_groups() -> None:
+    rng = np.random.default_rng(14)
+    n = 20_000
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], n), "score": rng.random(n)})
+    # Group a is calibrated; group b's true rate is half its score.
+    df["y"] = (rng.random(n) < np.where(df["g"] == "a", df["score"], df["score"] / 2)).astype(int)
+    df["p"] = (df["score"] >= 0.5).astype(int)
+    result = run_audit(df, AuditSpec(y_true="y", y_pred="p", score="score", sensitive=["g"]))
+    bands = result.calibration["g"]
+    assert len(bands) == 20 and sum(b.n for b in bands) == n
+    top = {b.group["g"]: b for b in bands if b.low == pytest.approx(0.9)}
+    assert top["a"].expected == pytest.approx(0.95, abs=0.01)
+    assert top["a"].ci_low <= 0.95 <= top["a"].ci_high
+    assert top["b"].ci_high < 0.6  # observed about 0.475: badly calibrated for b
+    again = type(result).model_validate_json(result.model_dump_json())
+    assert again == result

@@ -202,6 +202,20 @@ def show_result(run) -> None:
             for c in result.checks]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    _calibration(result)
+
+
+def _calibration(result) -> None:
+    """Expected vs observed rate per score band and group (reported, not judged)."""
+    for feature, bands in (getattr(result, "calibration", None) or {}).items():
+        with st.expander(tr("fpanel.calibration", feature=feature)):
+            st.caption(tr("fpanel.calibration_help"))
+            st.dataframe(pd.DataFrame([{
+                tr("fpanel.col_group"): ", ".join(f"{k}={v}" for k, v in b.group.items()),
+                tr("fpanel.col_band"): f"{_num(b.low)} … {_num(b.high)}", "n": format_number(b.n, lang()),
+                tr("fpanel.col_expected"): _num(b.expected),
+                tr("fpanel.col_observed"): f"{_num(b.observed)} [{_num(b.ci_low)} … {_num(b.ci_high)}]"}
+                for b in bands]), hide_index=True, use_container_width=True)
 
 
 def _has(key: str) -> bool:

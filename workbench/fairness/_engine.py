@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._auc import AucTable
+from ._calibration import calibration
 from ._classifier import classifier_level
 from ._compare import levels
 from ._counterfactual import counterfactual_audit
@@ -95,7 +96,7 @@ def _merge(first: list[tuple[str, LevelOutput]], second: list[tuple[str, LevelOu
 
 
 def _records_levels(frame: pd.DataFrame, spec: AuditSpec, thresholds, problems: Problems,
-                    report: Progress) -> list[tuple[str, LevelOutput]]:
+                    report: Progress, extras: dict) -> list[tuple[str, LevelOutput]]:
     check_sensitive(frame, spec, problems)
     convert = as_binary if spec.kind == "classifier" else as_numeric
     y_true = _column(frame, spec.y_true, convert, problems)
@@ -116,6 +117,8 @@ def _records_levels(frame: pd.DataFrame, spec: AuditSpec, thresholds, problems: 
             y_true = np.zeros(len(y_pred), dtype=bool)
         counts = confusion_counts(groups.codes, y_true, y_pred, groups.size)
         auc = AucTable.from_records(groups.codes, y_true, score, groups.size) if score is not None else None
+        if score is not None:
+            extras["calibration"] = calibration(groups, y_true, score, spec.confidence)
         return _classifier_levels(groups, counts, spec, thresholds, auc, report, predictions_only)
     scored = _scorer_levels(groups, score_sums(groups.codes, y_true, y_pred, groups.size), spec, thresholds)
     if spec.pass_mark is None:
@@ -239,12 +242,13 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, *, policy: FairnessPolicy | 
     policy = policy or load_policy()
     thresholds = policy.thresholds(spec.tier)
     problems = Problems()
+    extras: dict = {}
     check_columns(frame, spec, problems)
     if len(frame) == 0 or any(p.key == _ROLE_REQUIRED for p in problems.items):
         problems.raise_if_any()
     # Missing columns are reported together with every problem of the columns present.
     if spec.kind in ("classifier", "scorer"):
-        out = _records_levels(frame, spec, thresholds, problems, report)
+        out = _records_levels(frame, spec, thresholds, problems, report, extras)
     elif spec.kind in ("counts", "score_counts"):
         out = _aggregated_levels(frame, spec, thresholds, problems, report)
     else:
@@ -263,7 +267,7 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, *, policy: FairnessPolicy | 
         marginal = {name: g for name, (g, _, _, _) in out[1:]}
     result = AuditResult(
         spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=len(frame), groups=groups,
-        marginal_groups=marginal, pairs_compared=sum(len(f.i) for f in families),
+        marginal_groups=marginal, pairs_compared=sum(len(f.i) for f in families), **extras,
         references={name: ref for name, (_, ref, _, _) in out},
         checks=checks, verdict=overall_verdict(checks), policy_version=policy.version,
         input_sha256=input_sha256 or frame_sha256(frame, _used_columns(frame, spec)),

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..i18n import format_number, t
+from ._calibration import CalibrationBand
 from ._policy import TierThresholds
 from ._spec import AuditSpec
 
@@ -95,6 +96,7 @@ class AuditResult(BaseModel):
     marginal_groups: dict[str, list[GroupResult]] = Field(default_factory=dict)
     references: dict[str, dict[str, str]] = Field(default_factory=dict)
     pairs_compared: int = 0
+    calibration: dict[str, list[CalibrationBand]] = Field(default_factory=dict)
     checks: list[Check]
     verdict: Verdict
     engine_version: str = ENGINE_VERSION
@@ -123,6 +125,7 @@ class AuditResult(BaseModel):
             "references_note": t("fairness.explain.reference_note", lang),
             "headlines": self.headlines(lang),
             "pairs_compared": self.pairs_compared,
+            "calibration": {k: [b.model_dump() for b in v] for k, v in self.calibration.items()},
             "checks": checks,
             "thresholds": self.thresholds.model_dump(),
             "parameters": self.spec.model_dump(),
