@@ -200,14 +200,21 @@ def test_score_counts_equal_scorer_records() -> None:
                          "sum_error_sq": (err ** 2).groupby(df["g"]).sum(),
                          "sum_abs_error": err.abs().groupby(df["g"]).sum()}).reset_index()
     counts = run_audit(sums, AuditSpec(kind="score_counts", sensitive=["g"]))
+    with_fourth = run_audit(sums.assign(sum_error_4=(err ** 4).groupby(df["g"]).sum().to_numpy()),
+                            AuditSpec(kind="score_counts", sensitive=["g"]))
+    for a, c in zip(records.groups, with_fourth.groups):
+        ours, theirs = a.metrics["root_mean_squared_error"], c.metrics["root_mean_squared_error"]
+        assert (ours.ci_low, ours.ci_high) == pytest.approx((theirs.ci_low, theirs.ci_high), rel=1e-9)
     for a, b in zip(records.groups, counts.groups):
         assert a.group == b.group and a.n == b.n
         for name in SCORE_METRICS:
             assert a.metrics[name].estimate == pytest.approx(b.metrics[name].estimate, rel=1e-9)
-        # Means from sums: intervals identical; RMSE assumes normal errors without Σe⁴.
+        # Means from sums: intervals identical; without Σe⁴ the RMSE has no interval (issue 10, 8).
         for name in ("mean_prediction", "mean_error", "mean_absolute_error"):
             ours, theirs = a.metrics[name], b.metrics[name]
             assert (ours.ci_low, ours.ci_high) == pytest.approx((theirs.ci_low, theirs.ci_high), rel=1e-9)
+        assert a.metrics["root_mean_squared_error"].ci_low is not None
+        assert b.metrics["root_mean_squared_error"].ci_low is None
     assert [c.outcome for c in records.checks] == [c.outcome for c in counts.checks]
     bias = next(c for c in records.checks if c.metric == "score_bias" and c.group == {"g": "ru"})
     assert bias.outcome == "fail"  # +8 points on a spread of about 30: 0.27 SD, well above 0.10

@@ -151,7 +151,13 @@ def _aggregated_levels(frame: pd.DataFrame, spec: AuditSpec, thresholds, problem
             n, sel = table[:, 0], table[:, 1]
             table = np.stack([n - sel, sel, np.zeros_like(n), np.zeros_like(n)], axis=1)
         return _classifier_levels(groups, table, spec, thresholds, None, report, roles == PREDICTION_ROLES)
-    sums = np.concatenate([table, np.full((groups.size, 1), np.nan)], axis=1)  # no Σerror⁴ from a vendor
+    # Σerror⁴ is optional (``sum_error_4``); without it the RMSE gets no interval.
+    fourth = np.full(groups.size, np.nan)
+    if spec.column("sum_error_4") in frame.columns:
+        e4 = _column(frame, spec.column("sum_error_4"), as_numeric, problems)
+        problems.raise_if_any()
+        fourth = group_sums(groups.codes, e4, groups.size)
+    sums = np.concatenate([table, fourth[:, None]], axis=1)
     assert sums.shape[1] == S_ERR4 + 1
     return _scorer_levels(groups, sums, spec, thresholds)
 

@@ -59,9 +59,9 @@ def _moments(s: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     with np.errstate(divide="ignore", invalid="ignore"):
         mse = s[:, S_ERR2] / n
         me, var_e = out["mean_error"][0], out["mean_error"][1] ** 2 * n
-        # Var(e²) from the fourth moment; without it (sums sent by a vendor) assume normal errors.
-        var_sq = np.where(np.isnan(s[:, S_ERR4]), 2 * var_e**2 + 4 * me**2 * var_e,
-                          (s[:, S_ERR4] - n * mse * mse) / np.maximum(n - 1, 1))
+        # Var(e²) from the fourth moment. Without it (sums sent by a vendor without Σe⁴) there
+        # is no honest interval: assuming normal errors made it too narrow for skewed errors.
+        var_sq = np.where(np.isnan(s[:, S_ERR4]), np.nan, (s[:, S_ERR4] - n * mse * mse) / np.maximum(n - 1, 1))
         out["mean_squared_error"] = (mse, np.sqrt(np.maximum(var_sq, 0) / n))
     return out
 
