@@ -100,7 +100,10 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
         true_default = guess.y_true or _first_of(numeric, TRUE_WORDS)
         pred_default = guess.y_pred or _first_of([c for c in numeric if c != true_default], PRED_WORDS)
         with c1:
-            fields["y_true"] = pick("fpanel.y_true", "y_true", true_default)
+            # A classifier may be audited on its decisions alone (no ground truth).
+            fields["y_true"] = pick("fpanel.y_true", "y_true", true_default, optional=kind == "classifier")
+            if kind == "classifier" and fields["y_true"] is None:
+                st.caption(tr("fpanel.predictions_only"))
         with c2:
             fields["y_pred"] = pick("fpanel.y_pred", "y_pred", pred_default)
         with c3:
@@ -115,6 +118,8 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
             fields["pair_id"] = pick("fpanel.pair_id", "pair_id", guess.pair_id or _first(columns, "pair"))
         with c2:
             fields["variant"] = pick("fpanel.variant", "variant", guess.variant or _first(columns, "variant"))
+        with c3:
+            fields["attribute"] = pick("fpanel.attribute", "attribute", _first(columns, "attribute"), optional=True)
         numeric = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]
         chosen = st.multiselect(tr("fpanel.outcomes"), numeric, default=numeric[:3], key=f"fp_outcomes_{sub_id}")
         outcomes = {}
@@ -131,6 +136,17 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
             with col:
                 mapping[role] = pick(f"fpanel.count_{role}", f"count_{role}", getattr(guess, role) or role)
         fields["count_columns"] = mapping
+    if kind == "counterfactual" and fields.get("attribute"):
+        reference = {}
+        attrs = frame[fields["attribute"]].astype(str)
+        for attr in sorted(attrs.unique())[:20]:
+            variants = sorted(frame.loc[attrs == attr, fields["variant"]].astype(str).unique())
+            ref = st.selectbox(tr("fpanel.reference", feature=attr), [None] + variants, key=f"fp_cfref_{sub_id}_{attr}",
+                               format_func=lambda v: tr("fpanel.policy_reference") if v is None else f"{v}")
+            if ref is not None:
+                reference[attr] = ref
+        fields["reference"] = reference or None
+        st.caption(tr("fairness.explain.reference_note"))
     if kind != "counterfactual":
         taken = {v for v in fields.values() if isinstance(v, str)} | set(fields.get("count_columns", {}).values())
         candidates = [c for c in columns if c not in taken]
@@ -146,6 +162,8 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
             if ref is not None:
                 reference[feature] = ref
         fields["reference"] = reference or None
+        if fields["sensitive"]:
+            st.caption(tr("fairness.explain.reference_note"))
     return fields
 
 
@@ -165,8 +183,10 @@ def show_result(run) -> None:
     """Verdict in plain words, charts with interval bars, the table of checks."""
     result = run.result
     lines = result.explain(lang())
-    VERDICT_BOX.get(result.verdict, st.info)("\n\n".join(lines[:1]))
-    details = lines[1:]
+    headlines = result.headlines(lang())
+    # The verdict, then one plain-words line per sensitive feature, before any table.
+    VERDICT_BOX.get(result.verdict, st.info)("\n\n".join(lines[:1] + [f"**{line}**" for line in headlines]))
+    details = lines[1 + len(headlines):]
     with st.container(border=True):
         st.markdown("\n".join(f"- {line}" for line in details[:6]))
         if len(details) > 6:
@@ -180,11 +200,26 @@ def show_result(run) -> None:
     _charts(result)
     rows = [{tr("fpanel.col_metric"): tr(f"fairness.metric.{c.metric}.name") if _has(f"fairness.metric.{c.metric}.name") else c.metric,
              tr("fpanel.col_group"): ", ".join(f"{k}={v}" for k, v in c.group.items()) or "—",
+             tr("fpanel.col_compared_with"): ", ".join(f"{k}={v}" for k, v in c.reference.items()) or "—",
              tr("fpanel.col_value"): _num(c.value), tr("fpanel.col_interval"): f"{_num(c.ci_low)} … {_num(c.ci_high)}",
              tr("fpanel.col_threshold"): _num(c.threshold), tr("fpanel.col_outcome"): tr(VERDICT_KEYS.get(c.outcome, "fpanel.verdict_inconclusive"))}
             for c in result.checks]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+    _calibration(result)
+
+
+def _calibration(result) -> None:
+    """Expected vs observed rate per score band and group (reported, not judged)."""
+    for feature, bands in (getattr(result, "calibration", None) or {}).items():
+        with st.expander(tr("fpanel.calibration", feature=feature)):
+            st.caption(tr("fpanel.calibration_help"))
+            st.dataframe(pd.DataFrame([{
+                tr("fpanel.col_group"): ", ".join(f"{k}={v}" for k, v in b.group.items()),
+                tr("fpanel.col_band"): f"{_num(b.low)} … {_num(b.high)}", "n": format_number(b.n, lang()),
+                tr("fpanel.col_expected"): _num(b.expected),
+                tr("fpanel.col_observed"): f"{_num(b.observed)} [{_num(b.ci_low)} … {_num(b.ci_high)}]"}
+                for b in bands]), hide_index=True, use_container_width=True)
 
 
 def _has(key: str) -> bool:

@@ -319,12 +319,13 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
         partly=p["partly"], not_met=p["not_met"], not_applicable=p["not_applicable"],
         blocking=sorted(p["blocking"], key=rules.natural_key), conditions=sorted(p["conditions"], key=rules.natural_key))
         for p in principles.values()]
-    checks, charts = _fairness_sections(reg, actor, sub, lang)
+    checks, charts, headlines = _fairness_sections(reg, actor, sub, lang)
     votes = decision.votes
     return rp.AuditReportData(
         tool=rp.ToolInfo(name=sub.tool_name, version=sub.tool_version or "—", vendor=org,
                          description=getattr(d, f"description_{lang}", "") or d.description_kk or d.description_ru),
         tier=tier, tier_rationale=rationale, principles=principle_rows, fairness=checks, charts=charts,
+        fairness_headlines=headlines,
         decision=rp.DecisionInfo(
             outcome=PDF_OUTCOME[decision.outcome], date=today,
             votes_for=sum(v.vote == "for" for v in votes), votes_against=sum(v.vote == "against" for v in votes),
@@ -341,19 +342,21 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
     )
 
 
-def _fairness_sections(reg, actor, sub, lang) -> tuple[list[rp.FairnessCheck], list[rp.RateChart]]:
+def _fairness_sections(reg, actor, sub, lang) -> tuple[list[rp.FairnessCheck], list[rp.RateChart], list[str]]:
     from .fairness import render_reason
 
-    checks, charts = [], []
+    checks, charts, headlines = [], [], []
     for run in latest_runs(reg, actor, sub.id):
         result = run.result
+        headlines += result.headlines(lang)  # one plain-words line per sensitive feature, shown first
         # Per-feature checks in full; of the many intersectional ones, only the failures
         # (the committee reads the rest in the workbench, and the run hash is in the evidence).
         for c in result.checks:
-            if c.level == "intersection" and c.outcome != "fail":
+            if c.level == "intersection" and c.outcome != "fail" and result.marginal_groups:
                 continue
+            pair = [", ".join(f"{k}={v}" for k, v in g.items()) for g in (c.group, c.reference) if g]
             checks.append(rp.FairnessCheck(
-                metric=_metric_name(c.metric, lang), group=", ".join(f"{k}={v}" for k, v in c.group.items()) or "—",
+                metric=_metric_name(c.metric, lang), group=" ↔ ".join(pair) or "—",
                 value=c.value, ci_low=c.ci_low, ci_high=c.ci_high, threshold=c.threshold, outcome=c.outcome,
                 reason=render_reason(c, lang)))
         for feature, groups in (result.marginal_groups or {"": result.groups}).items():
@@ -368,7 +371,7 @@ def _fairness_sections(reg, actor, sub, lang) -> tuple[list[rp.FairnessCheck], l
                      for g in groups if metric in g.metrics]
             charts.append(rp.RateChart(title=f"{_metric_name(metric, lang)} — {feature}" if feature else
                                        _metric_name(metric, lang), groups=rates))
-    return checks, charts[:6]
+    return checks, charts[:6], headlines
 
 
 def _metric_name(metric: str, lang: str) -> str:

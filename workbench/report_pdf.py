@@ -166,6 +166,7 @@ class AuditReportData(_Data):
     tier_rationale: list[str] = Field(default_factory=list)
     principles: list[PrincipleResult] = Field(default_factory=list)
     fairness: list[FairnessCheck] = Field(default_factory=list)
+    fairness_headlines: list[str] = Field(default_factory=list)  # one plain-words line per feature
     charts: list[RateChart] = Field(default_factory=list)
     decision: DecisionInfo
     reviewers: list[str] = Field(default_factory=list)
@@ -575,7 +576,12 @@ def _section_checklist(data: AuditReportData, lang: str, st: dict, width: float)
 def _section_fairness(data: AuditReportData, lang: str, st: dict, width: float) -> list[Flowable]:
     if not data.fairness and not data.charts:
         return [_p(t("report.fairness_empty", lang), st["base"])]
-    out: list[Flowable] = [_p(t("report.fairness_explainer", lang), st["small"]), Spacer(1, 3 * mm)]
+    out: list[Flowable] = []
+    if data.fairness_headlines:  # the verdict per sensitive feature in plain words, before any table
+        out += [Paragraph(f"<b>{escape(line)}</b>", st["bullet"], bulletText="•") for line in data.fairness_headlines]
+        out.append(Spacer(1, 2 * mm))
+    out += [_p(t("report.fairness_explainer", lang) + " " + t("fairness.report.method_note", lang), st["small"]),
+            Spacer(1, 3 * mm)]
     for chart in data.charts:
         out.append(KeepTogether([_rate_chart(chart, lang, width), Spacer(1, 3 * mm)]))
     if data.charts:

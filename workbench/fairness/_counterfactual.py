@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._compare import Rule, make_check, reference_too_small_check
-from ._intervals import finite_or_none, normal_interval, percentile_interval, wilson
+from ._intervals import finite_or_none, holm, normal_interval, percentile_interval, wilson
 from ._policy import TierThresholds
 from ._result import Check, Estimate, GroupResult
 from ._spec import AuditSpec
@@ -60,52 +60,97 @@ def _paired(d_ref: np.ndarray, d_var: np.ndarray, scaling: str, sd: float, n_boo
     return value, np.concatenate(reps), p_value
 
 
-def counterfactual_audit(frame: pd.DataFrame, spec: AuditSpec, values: dict[str, np.ndarray],
-                         thresholds: TierThresholds) -> tuple[list[GroupResult], dict[str, str], list[Check]]:
-    """Per-variant means and the paired checks of every variant against the reference.
-
-    ``values`` maps each outcome column to its validated float array (aligned with rows).
-    """
-    rng = np.random.default_rng(spec.seed)
-    pair = frame[spec.pair_id].astype(str).to_numpy()
-    variant = frame[spec.variant].astype(str).to_numpy()
-    names, sizes = np.unique(variant, return_counts=True)
-    wanted = (spec.reference or {}).get(spec.variant)
-    ref = wanted if wanted is not None else str(names[np.argmax(sizes)])
-    label = {v: {spec.variant: v} for v in names}
+def _variant_groups(variant: np.ndarray, mask: np.ndarray, names: list[str], spec: AuditSpec,
+                    values: dict[str, np.ndarray], thresholds: TierThresholds) -> list[GroupResult]:
     groups: list[GroupResult] = []
-    for v, size in zip(names, sizes):
-        mask = variant == v
-        metrics: dict[str, Estimate] = {"count": Estimate(estimate=int(size))}
+    for v in names:
+        rows = mask & (variant == v)
+        size = int(rows.sum())
+        metrics: dict[str, Estimate] = {"count": Estimate(estimate=size)}
         for col, kind in spec.outcomes.items():
-            x = values[col][mask]
+            x = values[col][rows]
             name = COUNTERFACTUAL_OUTCOMES[kind][0]
             if kind == "refusal":
                 low, high = wilson(np.array([x.sum()]), np.array([len(x)]), spec.confidence)
             else:
                 se = x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
                 low, high = normal_interval(np.array([x.mean()]), np.array([se]), spec.confidence)
-            metrics[name] = Estimate(estimate=finite_or_none(x.mean()), ci_low=finite_or_none(low[0]),
-                                     ci_high=finite_or_none(high[0]))
-        groups.append(GroupResult(group=label[v], n=int(size),
-                                  too_small=bool(size < thresholds.min_group_size), metrics=metrics))
-    checks: list[Check] = []
-    for col, kind in spec.outcomes.items():
-        _, rule, scaling = COUNTERFACTUAL_OUTCOMES[kind]
-        wide = pd.DataFrame({"pair": pair, "variant": variant, "x": values[col]}).pivot(
-            index="pair", columns="variant", values="x")
-        sd = float(np.std(values[col], ddof=1)) if len(values[col]) > 1 else float("nan")
-        for v in names:
-            if v == ref:
-                continue
-            both = wide[[ref, v]].dropna()
-            n_pairs = len(both)
-            if n_pairs < thresholds.min_group_size:
-                checks.append(reference_too_small_check(rule, spec.variant, label[v], label[ref], n_pairs, thresholds)
-                              .model_copy(update={"reason_key": "fairness.reason.too_few_pairs"}))
-                continue
-            value, reps, p_value = _paired(both[ref].to_numpy(), both[v].to_numpy(), scaling, sd, spec.n_boot, rng)
-            low, high = percentile_interval(reps[:, None], spec.confidence)
-            checks.append(make_check(rule, spec.variant, label[v], label[ref], value, low[0], high[0], thresholds,
-                                     p_value=p_value, pairs=n_pairs))
-    return groups, {spec.variant: ref}, checks
+            metrics[name] = Estimate(estimate=finite_or_none(x.mean()) if len(x) else None,
+                                     ci_low=finite_or_none(low[0]), ci_high=finite_or_none(high[0]))
+        groups.append(GroupResult(group={spec.variant: v}, n=size, too_small=bool(size < thresholds.min_group_size),
+                                  metrics=metrics))
+    return groups
+
+
+def default_reference(names: list[str], sizes: list[int], listed: list[str] | None) -> str:
+    """The first variant the policy lists for this attribute, else the most frequent one."""
+    for v in listed or []:
+        if v in names:
+            return v
+    return names[int(np.argmax(sizes))]
+
+
+def counterfactual_audit(frame: pd.DataFrame, spec: AuditSpec, values: dict[str, np.ndarray],
+                         thresholds: TierThresholds, policy_refs: dict[str, list[str]] | None = None,
+                         ) -> list[tuple[str, tuple[list[GroupResult], dict[str, str], list, list[Check]]]]:
+    """Per attribute: per-variant means and the paired checks of each variant against the reference.
+
+    Without ``spec.attribute`` there is one level (the variant column). With it, each
+    attribute (e.g. name, sex, location, language) is its own level: its variants are
+    compared only with that attribute's reference variant, on the prompts they share.
+    ``values`` maps each outcome column to its validated float array (aligned with rows).
+    Fail decisions are family-wise: Holm over every check of the audit.
+    """
+    rng = np.random.default_rng(spec.seed)
+    pair = frame[spec.pair_id].astype(str).to_numpy()
+    variant = frame[spec.variant].astype(str).to_numpy()
+    attribute = frame[spec.attribute].astype(str).to_numpy() if spec.attribute else None
+    level_names = sorted(set(attribute)) if attribute is not None else [spec.variant]
+    refs = spec.reference or {}
+    levels_out = []
+    tested: list[tuple[int, int, float]] = []  # (level, check, p-value of "beyond the threshold")
+    for level in level_names:
+        mask = attribute == level if attribute is not None else np.ones(len(pair), dtype=bool)
+        names, sizes = np.unique(variant[mask], return_counts=True)
+        names = [str(v) for v in names]
+        ref = refs.get(level) or (refs.get(spec.variant) if attribute is None else None) or default_reference(
+            names, list(sizes), (policy_refs or {}).get(level))
+        groups = _variant_groups(variant, mask, names, spec, values, thresholds)
+        label = {v: {spec.variant: v} for v in names}
+        checks: list[Check] = []
+        for col, kind in spec.outcomes.items():
+            _, rule, scaling = COUNTERFACTUAL_OUTCOMES[kind]
+            wide = pd.DataFrame({"pair": pair[mask], "variant": variant[mask], "x": values[col][mask]}).pivot(
+                index="pair", columns="variant", values="x")
+            x_level = values[col][mask]
+            sd = float(np.std(x_level, ddof=1)) if len(x_level) > 1 else float("nan")
+            for v in names:
+                if v == ref:
+                    continue
+                both = wide[[ref, v]].dropna()
+                n_pairs = len(both)
+                if n_pairs < thresholds.min_group_size:
+                    checks.append(reference_too_small_check(rule, level, label[v], label[ref], n_pairs, thresholds)
+                                  .model_copy(update={"reason_key": "fairness.reason.too_few_pairs"}))
+                    continue
+                value, reps, p_value = _paired(both[ref].to_numpy(), both[v].to_numpy(), scaling, sd, spec.n_boot, rng)
+                low, high = percentile_interval(reps[:, None], spec.confidence)
+                limit = float(getattr(thresholds, rule.threshold))
+                # Bootstrap p-value of "the gap is beyond the threshold" (two-sided, for Holm).
+                finite = reps[np.isfinite(reps)]
+                b = max(len(finite), 1)
+                p_fail = min(1.0, 2 * min((1 + (finite <= limit).sum()) / (b + 1), (1 + (finite >= -limit).sum()) / (b + 1)))
+                checks.append(make_check(rule, level, label[v], label[ref], value, low[0], high[0], thresholds,
+                                         p_value=p_value, pairs=n_pairs))
+                tested.append((len(levels_out), len(checks) - 1, p_fail))
+        levels_out.append((level, (groups, {spec.variant: ref}, [], checks)))
+    # Family-wise control of fail decisions over the whole audit.
+    candidates = [(li, ci, p) for li, ci, p in tested if levels_out[li][1][3][ci].outcome == "fail"]
+    rejected = holm(np.array([p for _, _, p in candidates]), 1 - spec.confidence, len(tested)) \
+        if candidates else np.zeros(0, dtype=bool)
+    for (li, ci, _), keep in zip(candidates, rejected):
+        if not keep:
+            check = levels_out[li][1][3][ci]
+            levels_out[li][1][3][ci] = check.model_copy(update={
+                "outcome": "inconclusive", "reason_key": "fairness.reason.inconclusive_multiplicity"})
+    return levels_out

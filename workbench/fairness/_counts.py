@@ -16,9 +16,13 @@ import pandas as pd
 TN, FP, FN, TP = 0, 1, 2, 3
 CELLS: tuple[str, ...] = ("tn", "fp", "fn", "tp")
 
-# More intersectional groups than this is almost surely a continuous column used as a
-# sensitive feature by mistake.
-MAX_GROUPS = 1000
+# More intersectional groups than this is beyond any audit design (a national audit of
+# region x language x sex x locality x special needs x socio-economic status has ~1,440).
+MAX_GROUPS = 100_000
+# A single column with at least this many values, almost all unique, is an identifier
+# (a learner ID, a timestamp) chosen as a sensitive feature by mistake.
+_ID_MIN_VALUES = 50
+_ID_UNIQUE_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,14 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64, copy=False), [str(u) for u in uniques]
 
 
+class LooksLikeId(Exception):
+    """A single sensitive column whose values are almost all unique."""
+
+    def __init__(self, column: str, count: int, rows: int) -> None:
+        super().__init__(column)
+        self.column, self.count, self.rows = column, count, rows
+
+
 class TooManyGroups(Exception):
     """More intersectional groups than ``MAX_GROUPS`` (raised before labels are built)."""
 
@@ -88,11 +100,16 @@ def encode_groups(frame: pd.DataFrame, features: list[str], max_groups: int = MA
 
     Raises
     ------
+    LooksLikeId
+        A single column with almost every value unique (a learner ID used by mistake).
     TooManyGroups
-        Before any per-group work, so a learner-ID column used by mistake stays cheap.
+        Before any per-group work, so a continuous column used by mistake stays cheap.
     """
     per_feature = [_factorize(frame[f]) for f in features]
     rows = len(frame)
+    for f, (_, uniques) in zip(features, per_feature):
+        if len(uniques) >= _ID_MIN_VALUES and len(uniques) >= _ID_UNIQUE_SHARE * rows:
+            raise LooksLikeId(str(f), len(uniques), rows)
     combined = np.zeros(rows, dtype=np.int64)
     radix = 1
     for codes, uniques in per_feature:

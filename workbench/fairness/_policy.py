@@ -34,6 +34,8 @@ class TierThresholds(BaseModel):
     max_equalized_odds_difference: float = Field(ge=0, le=1)
     max_equal_opportunity_difference: float = Field(ge=0, le=1)
     max_accuracy_difference: float = Field(ge=0, le=1)
+    # Added in policy 2026.12-1; the default keeps results frozen under older policies readable.
+    max_predictive_parity_difference: float = Field(0.10, ge=0, le=1)
     max_auc_difference: float = Field(ge=0, le=1)
     max_score_bias: float = Field(ge=0)
     max_mae_difference: float = Field(ge=0)
@@ -50,6 +52,9 @@ class FairnessPolicy(BaseModel):
 
     version: str = Field(min_length=1)
     tiers: dict[Tier, TierThresholds]
+    # Counterfactual attribute -> its variants in order; the first one present is the
+    # reference variant of that attribute (e.g. sex: [boy, girl]).
+    counterfactual_references: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _every_tier(self) -> "FairnessPolicy":

@@ -7,11 +7,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..i18n import format_number, t
+from ._calibration import CalibrationBand
 from ._policy import TierThresholds
 from ._spec import AuditSpec
 
 Verdict = Literal["pass", "fail", "inconclusive"]
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "2.0.0"
 
 
 class Estimate(BaseModel):
@@ -94,6 +95,8 @@ class AuditResult(BaseModel):
     groups: list[GroupResult]
     marginal_groups: dict[str, list[GroupResult]] = Field(default_factory=dict)
     references: dict[str, dict[str, str]] = Field(default_factory=dict)
+    pairs_compared: int = 0
+    calibration: dict[str, list[CalibrationBand]] = Field(default_factory=dict)
     checks: list[Check]
     verdict: Verdict
     engine_version: str = ENGINE_VERSION
@@ -119,6 +122,10 @@ class AuditResult(BaseModel):
             "groups": groups(self.groups),
             "marginal_groups": {k: groups(v) for k, v in self.marginal_groups.items()},
             "references": self.references,
+            "references_note": t("fairness.explain.reference_note", lang),
+            "headlines": self.headlines(lang),
+            "pairs_compared": self.pairs_compared,
+            "calibration": {k: [b.model_dump() for b in v] for k, v in self.calibration.items()},
             "checks": checks,
             "thresholds": self.thresholds.model_dump(),
             "parameters": self.spec.model_dump(),
@@ -127,24 +134,72 @@ class AuditResult(BaseModel):
             "input_sha256": self.input_sha256,
         }
 
+    def headlines(self, lang: str = "kk") -> list[str]:
+        """One plain-words line per sensitive feature (or counterfactual attribute), worst finding first."""
+        if self.spec.kind == "counterfactual" or self.marginal_groups:
+            names = list(self.marginal_groups) or list(self.references)
+        else:
+            names = list(self.references)
+        order = {"fail": 0, "inconclusive": 1, "pass": 2}
+        lines = []
+        for name in names:
+            checks = [c for c in self.checks if c.level == name]
+            if not checks:
+                continue
+            # The worst outcome; among equals a gap in points (plainer than a ratio), the largest one.
+            worst = min(checks, key=lambda c: (order[c.outcome], c.metric == "group_size",
+                                               c.reason_params.get("upper") is not None,
+                                               -abs(c.value or 0) / max(c.threshold, 1e-9)))
+            feature = name if name != "intersection" else ", ".join(self.spec.sensitive)
+            values = {"feature": feature, "outcome": t(f"fairness.outcome.{worst.outcome}", lang),
+                      "group": _values(worst.group), "reference": _values(worst.reference),
+                      "metric": t(f"fairness.metric.{worst.metric}.name", lang)}
+            if worst.outcome == "pass":
+                groups = self.marginal_groups.get(name) or self.groups
+                lines.append(t("fairness.headline.pass", lang, feature=feature, outcome=values["outcome"],
+                               groups=", ".join(_values(g.group) for g in groups if not g.too_small)))
+            elif worst.reason_key == "fairness.reason.group_too_small":
+                lines.append(t("fairness.headline.too_small", lang, **values,
+                               n=format_number(worst.reason_params["n"], lang),
+                               needed=format_number(worst.reason_params["needed"], lang)))
+            elif worst.value is None:
+                lines.append(t("fairness.headline.undefined", lang, **values))
+            elif worst.reason_params.get("upper") is not None:  # a ratio
+                lines.append(t(f"fairness.headline.ratio_{worst.outcome}", lang, **values,
+                               value=format_number(worst.value, lang, digits=2)))
+            elif worst.threshold <= 1 and worst.metric not in _STANDARDISED:  # a gap between two rates
+                lines.append(t(f"fairness.headline.points_{worst.outcome}", lang, **values,
+                               points=format_number(abs(worst.value) * 100, lang, digits=1)))
+            else:
+                lines.append(t(f"fairness.headline.gap_{worst.outcome}", lang, **values,
+                               value=format_number(abs(worst.value), lang, digits=2)))
+        return lines
+
     def explain(self, lang: str = "kk") -> list[str]:
-        """Plain-language sentences for education experts: the verdict first, then why."""
+        """Plain-language sentences for education experts: the verdict, one line per feature, then why."""
         counts = {o: sum(c.outcome == o for c in self.checks) for o in ("pass", "fail", "inconclusive")}
         lines = [t(f"fairness.explain.verdict.{self.verdict}", lang,
                    checks=format_number(len(self.checks), lang),
                    passed=format_number(counts["pass"], lang),
                    failed=format_number(counts["fail"], lang),
                    inconclusive=format_number(counts["inconclusive"], lang))]
+        lines += self.headlines(lang)
         if not self.checks:
             lines.append(t("fairness.explain.no_checks", lang))
+        if self.pairs_compared:
+            lines.append(t("fairness.explain.all_pairs", lang, pairs=format_number(self.pairs_compared, lang)))
+        if self.spec.kind in ("classifier", "counts") and not any(
+                "true_positive_rate" in g.metrics for g in self.groups):
+            lines.append(t("fairness.explain.predictions_only", lang))
         for outcome in ("fail", "inconclusive"):
             lines += [render_reason(c, lang) for c in self.checks if c.outcome == outcome]
         small = [g for g in self.groups if g.too_small]
         for level in self.marginal_groups.values():
-            small += [g for g in level if g.too_small]
+            small += [g for g in level if g.too_small and g not in small]
         if small:
             lines.append(t("fairness.explain.too_small", lang,
-                           groups="; ".join(f"{group_label(g.group)} (n={format_number(g.n, lang)})" for g in small),
+                           groups="; ".join(f"{group_label(g.group)} (n={format_number(g.n, lang)})" for g in small[:50])
+                           + ("; …" if len(small) > 50 else ""),
                            min_size=format_number(self.thresholds.min_group_size, lang)))
         undefined = sorted({name for g in self.groups if not g.too_small
                             for name, e in g.metrics.items() if e.estimate is None})
@@ -153,6 +208,15 @@ class AuditResult(BaseModel):
                            metrics=", ".join(t(f"fairness.metric.{m}.name", lang) for m in undefined)))
         lines.append(t("fairness.explain.versions", lang, policy=self.policy_version, tier=t(f"fairness.tier.{self.tier}", lang)))
         return lines
+
+
+_STANDARDISED = frozenset({"score_bias", "mae_difference", "counterfactual_score_gap", "counterfactual_length_gap",
+                           "counterfactual_rating_gap"})
+
+
+def _values(group: dict[str, str]) -> str:
+    """A group in plain words: its values only (``rural, F``)."""
+    return ", ".join(group.values()) or "—"
 
 
 def overall_verdict(checks: list[Check]) -> Verdict:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._compare import Rule, make_check, pick_reference, reference_too_small_check
+from ._compare import Rule, pick_reference
 from ._counts import group_sums, marginalise
 from ._intervals import finite_or_none, normal_interval
+from ._pairs import MAX_PAIR_GROUPS, PairFamily, all_pairs, build_family, too_many_pairs_check
 from ._policy import TierThresholds
 from ._result import Check, Estimate, GroupResult
 
@@ -58,17 +59,19 @@ def _moments(s: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     with np.errstate(divide="ignore", invalid="ignore"):
         mse = s[:, S_ERR2] / n
         me, var_e = out["mean_error"][0], out["mean_error"][1] ** 2 * n
-        # Var(e²) from the fourth moment; without it (sums sent by a vendor) assume normal errors.
-        var_sq = np.where(np.isnan(s[:, S_ERR4]), 2 * var_e**2 + 4 * me**2 * var_e,
-                          (s[:, S_ERR4] - n * mse * mse) / np.maximum(n - 1, 1))
+        # Var(e²) from the fourth moment. Without it (sums sent by a vendor without Σe⁴) there
+        # is no honest interval: assuming normal errors made it too narrow for skewed errors.
+        var_sq = np.where(np.isnan(s[:, S_ERR4]), np.nan, (s[:, S_ERR4] - n * mse * mse) / np.maximum(n - 1, 1))
         out["mean_squared_error"] = (mse, np.sqrt(np.maximum(var_sq, 0) / n))
     return out
 
 
 def scorer_level(level: str, labels: list[dict[str, str]], matrix: np.ndarray, sums: np.ndarray,
-                 wanted: dict[str, str] | None, thresholds: TierThresholds,
-                 confidence: float) -> tuple[list[GroupResult], dict[str, str], list[Check]]:
-    """Groups, reference and checks of one level for a scorer, from sums (intersections, 7)."""
+                 wanted: dict[str, str] | None, thresholds: TierThresholds, confidence: float, *,
+                 marginal: bool = True) -> tuple[list[GroupResult], dict[str, str], list[PairFamily], list[Check]]:
+    """Groups, presentation reference, pairwise families and other checks of one scorer level."""
+    from ._classifier import too_small_check
+
     s = marginalise(sums[None], matrix)[0]
     n = s[:, N]
     small = n < thresholds.min_group_size
@@ -94,15 +97,23 @@ def scorer_level(level: str, labels: list[dict[str, str]], matrix: np.ndarray, s
     _, var_all = _mean_var(total[S_PRED], total[S_PRED2], total[N])
     sd = float(np.sqrt(var_all)) if np.isfinite(var_all) and var_all > 0 else float("nan")
     checks: list[Check] = []
-    for i, lab in enumerate(labels):
-        if i == ref or small[i]:
-            continue
-        for rule, col in SCORE_CHECKS:
-            if small[ref]:
-                checks.append(reference_too_small_check(rule, level, lab, labels[ref], int(n[ref]), thresholds))
-                continue
-            est, se = mom["mean_error" if col == S_ERR else "mean_absolute_error"]
-            value = (est[i] - est[ref]) / sd
-            low, high = normal_interval(value, np.sqrt(se[i] ** 2 + se[ref] ** 2) / sd, confidence)
-            checks.append(make_check(rule, level, lab, labels[ref], value, low, high, thresholds))
-    return groups, labels[ref], checks
+    if marginal:
+        checks += [too_small_check(level, labels[g], int(n[g]), thresholds) for g in np.flatnonzero(small)]
+    judged = np.flatnonzero(~small)
+    if len(judged) > MAX_PAIR_GROUPS:
+        if marginal:
+            checks += [too_many_pairs_check(rule, level, len(judged), thresholds) for rule, _ in SCORE_CHECKS]
+        return groups, labels[ref], [], checks
+    i, j = all_pairs(judged)
+    families = []
+    for rule, col in SCORE_CHECKS:
+        est, se = mom["mean_error" if col == S_ERR else "mean_absolute_error"]
+        with np.errstate(invalid="ignore"):
+            swap = est[i] < est[j]
+        a, b = np.where(swap, j, i), np.where(swap, i, j)
+        value = (est[a] - est[b]) / sd
+        pair_se = np.sqrt(se[a] ** 2 + se[b] ** 2) / sd
+        families.append(build_family(rule, level, labels, a, b, value,
+                                     lambda z, sel, v=value, e=pair_se: (v[sel] - z * e[sel], v[sel] + z * e[sel]),
+                                     thresholds, confidence))
+    return groups, labels[ref], families, checks

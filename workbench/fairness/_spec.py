@@ -24,6 +24,9 @@ CONFUSION_ROLES: tuple[str, ...] = ("tn", "fp", "fn", "tp")
 SCORE_SUM_ROLES: tuple[str, ...] = (
     "n", "sum_pred", "sum_pred_sq", "sum_error", "sum_error_sq", "sum_abs_error",
 )
+# Counts without true labels (predictions-only audits): rows and positive decisions per group.
+PREDICTION_ROLES: tuple[str, ...] = ("n", "selected")
+_SELECTED_ABOVE_N = "fairness.error.selected_above_n"
 
 _INVALID = "fairness.error.invalid_input"
 _BAD_OPTIONS = "fairness.error.bad_options"
@@ -60,10 +63,13 @@ class AuditSpec(BaseModel):
 
     ``kind`` is one of ``classifier`` (records with ``y_true``, ``y_pred`` and optionally a
     ``score``), ``scorer`` (numeric ``y_true`` and ``y_pred``, optional ``pass_mark``),
-    ``counterfactual`` (``pair_id``, ``variant``, ``outcomes``), ``counts`` (per-group
-    confusion cells tn/fp/fn/tp) or ``score_counts`` (per-group sums, see
-    ``SCORE_SUM_ROLES``). ``reference`` maps a sensitive feature to its reference value;
-    a feature left out is compared with its largest group.
+    ``counterfactual`` (``pair_id``, ``variant``, ``outcomes`` and optionally ``attribute``,
+    the column naming which attribute a pair varies), ``counts`` (per-group confusion
+    cells tn/fp/fn/tp, or ``n`` and ``selected`` without true labels) or ``score_counts``
+    (per-group sums, see ``SCORE_SUM_ROLES``). A classifier without ``y_true`` is a
+    predictions-only audit (selection rate and demographic parity). ``reference`` maps a
+    sensitive feature to the group that tables and charts are shown against; verdicts
+    compare every pair of groups and do not depend on it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -76,6 +82,7 @@ class AuditSpec(BaseModel):
     pass_mark: float | None = None
     pair_id: str | None = None
     variant: str | None = None
+    attribute: str | None = None
     outcomes: dict[str, OutcomeKind] = Field(default_factory=dict)
     count_columns: dict[str, str] = Field(default_factory=dict)
     reference: dict[str, str] | None = None
@@ -119,20 +126,24 @@ class Problems:
             raise InputError(_INVALID, problems=list(self.items))
 
 
-def required_columns(spec: AuditSpec, problems: Problems) -> list[str]:
+def required_columns(spec: AuditSpec, problems: Problems, frame: pd.DataFrame | None = None) -> list[str]:
     """Every column the spec needs, reporting roles the spec leaves empty."""
     needed: list[tuple[str, str | None]] = []
     if spec.kind in ("classifier", "scorer"):
-        needed += [("y_true", spec.y_true), ("y_pred", spec.y_pred)]
+        if spec.kind == "scorer" or spec.y_true is not None:  # a classifier may be audited without truth
+            needed.append(("y_true", spec.y_true))
+        needed.append(("y_pred", spec.y_pred))
         if spec.score is not None:
             needed.append(("score", spec.score))
     elif spec.kind == "counterfactual":
         needed += [("pair_id", spec.pair_id), ("variant", spec.variant)]
+        if spec.attribute is not None:
+            needed.append(("attribute", spec.attribute))
         needed += [(kind, col) for col, kind in spec.outcomes.items()]
         if not spec.outcomes:
             problems.add(_ROLE_REQUIRED, role="outcomes")
     elif spec.kind == "counts":
-        needed += [(role, spec.column(role)) for role in CONFUSION_ROLES]
+        needed += [(role, spec.column(role)) for role in counts_roles(frame, spec)]
     else:
         needed += [(role, spec.column(role)) for role in SCORE_SUM_ROLES]
     if spec.kind != "counterfactual":
@@ -148,11 +159,30 @@ def required_columns(spec: AuditSpec, problems: Problems) -> list[str]:
     return columns  # type: ignore[return-value]
 
 
+def counts_roles(frame: pd.DataFrame | None, spec: AuditSpec) -> tuple[str, ...]:
+    """Confusion cells, or ``n`` and ``selected`` when the counts carry no true labels.
+
+    The cells are used whenever they are mapped or present; ``n`` and ``selected`` only
+    when they are mapped or present and no cell is.
+    """
+    mapped = set(spec.count_columns)
+    if mapped & set(CONFUSION_ROLES):
+        return CONFUSION_ROLES
+    if mapped & set(PREDICTION_ROLES):
+        return PREDICTION_ROLES
+    if frame is not None:
+        present = set(map(str, frame.columns))
+        if not {spec.column(r) for r in CONFUSION_ROLES} & present and \
+                {spec.column(r) for r in PREDICTION_ROLES} <= present:
+            return PREDICTION_ROLES
+    return CONFUSION_ROLES
+
+
 def check_columns(frame: pd.DataFrame, spec: AuditSpec, problems: Problems) -> bool:
     """Report missing columns and an empty table; True if every column is present."""
     ok = True
     available = ", ".join(map(str, frame.columns))
-    for role, col in required_columns(spec, problems):
+    for role, col in required_columns(spec, problems, frame):
         if col not in frame.columns:
             problems.add(_MISSING_COLUMN, column=col, role=role, available=available)
             ok = False

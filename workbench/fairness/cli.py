@@ -27,7 +27,7 @@ _BAD_REFERENCE = "fairness.cli.bad_reference"
 _NO_FILE = "fairness.cli.no_file"
 _BAD_OPTIONS = "fairness.error.bad_options"
 _OPTION_NAMES = {"n_boot": "--bootstrap", "seed": "--seed", "confidence": "--confidence", "tier": "--tier",
-                 "kind": "--kind", "pass_mark": "--pass-mark"}
+                 "kind": "--kind", "pass_mark": "--pass-mark", "attribute": "--attribute"}
 _KINDS = ("classifier", "scorer", "counterfactual", "counts", "score_counts")
 
 
@@ -82,6 +82,7 @@ def to_markdown(result: AuditResult, lang: str) -> str:
     out = [f"# {t('fairness.md.title', lang)}", "",
            f"**{t('fairness.md.verdict', lang)}: {t(f'fairness.outcome.{result.verdict}', lang)}**", ""]
     out += [f"- {line}" for line in result.explain(lang)]
+    out += ["", f"*{t('fairness.explain.reference_note', lang)}*"]
     levels = [("intersection", result.groups), *result.marginal_groups.items()]
     for name, groups in levels:
         title = t("fairness.md.level.intersection", lang) if name == "intersection" else name
@@ -110,15 +111,20 @@ def to_markdown(result: AuditResult, lang: str) -> str:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(_KINDS), default="classifier", show_default=True,
               help="What the file holds: classifier or scorer records, counterfactual pairs, or per-group counts/sums.")
-@click.option("--y-true", help="Column with the true label (classifier) or true score (scorer).")
+@click.option("--y-true", help="Column with the true label (classifier) or true score (scorer); a classifier "
+              "without it is audited on its decisions only (selection rate, demographic parity).")
 @click.option("--y-pred", help="Column with the tool's decision (classifier) or predicted score (scorer).")
 @click.option("--score", help="Column with the classifier's score, for per-group AUC.")
 @click.option("--sensitive", default="", help="Sensitive feature columns, comma-separated (sex,language,region).")
 @click.option("--reference", multiple=True, metavar="COL=VALUE",
-              help="Reference group per feature (repeatable); by default the largest group.")
+              help="Group that tables and charts compare with, per feature (repeatable; by default the largest). "
+                   "The verdict compares every pair of groups and does not depend on it. Counterfactual with "
+                   "--attribute: ATTRIBUTE=VARIANT (by default the policy's first variant).")
 @click.option("--pass-mark", type=float, help="Scorer: scores at or above this pass; adds classifier metrics.")
 @click.option("--pair-id", help="Counterfactual: column identifying the prompt.")
 @click.option("--variant", help="Counterfactual: column with the varied attribute value.")
+@click.option("--attribute", help="Counterfactual: column naming which attribute each pair varies (name, sex, ...); "
+              "variants are compared only within their attribute.")
 @click.option("--outcome", multiple=True, metavar="COL=KIND",
               help=f"Counterfactual: outcome column and its kind ({', '.join(COUNTERFACTUAL_OUTCOMES)}); repeatable.")
 @click.option("--tier", type=click.Choice(TIERS), default="high", show_default=True, help="Risk tier of the tool.")
@@ -131,12 +137,13 @@ def to_markdown(result: AuditResult, lang: str) -> str:
 @click.option("--max-mb", type=float, help="Refuse larger files (default: the upload limit, WORKBENCH_MAX_UPLOAD_MB).")
 def audit_command(file: Path, kind: str, y_true: str | None, y_pred: str | None, score: str | None, sensitive: str,
                   reference: tuple[str, ...], pass_mark: float | None, pair_id: str | None, variant: str | None,
-                  outcome: tuple[str, ...], tier: str, n_boot: int, seed: int, confidence: float, fmt: str,
-                  lang: str, max_mb: float | None) -> None:
+                  attribute: str | None, outcome: tuple[str, ...], tier: str, n_boot: int, seed: int,
+                  confidence: float, fmt: str, lang: str, max_mb: float | None) -> None:
     """Run a bias and fairness audit of FILE (CSV, TSV, XLSX, Parquet or JSON Lines)."""
     try:
         result = _run(file, kind=kind, y_true=y_true, y_pred=y_pred, score=score, sensitive=sensitive,
-                      reference=reference, pass_mark=pass_mark, pair_id=pair_id, variant=variant, outcome=outcome,
+                      reference=reference, pass_mark=pass_mark, pair_id=pair_id, variant=variant,
+                      attribute=attribute, outcome=outcome,
                       tier=tier, n_boot=n_boot, seed=seed, confidence=confidence, max_mb=max_mb)
     except WorkbenchError as exc:
         click.echo(exc.translate(lang), err=True)
