@@ -263,6 +263,7 @@ class LabelPage(BaseModel):
     decision_mode: str = ""
     users: list[str] = Field(default_factory=list)
     data_categories: list[str] = Field(default_factory=list)
+    purpose: dict[str, str] = Field(default_factory=dict)
     history: list[VersionEntry] = Field(default_factory=list)
     has_pdf: bool = False
     pdf_file_name: str | None = None
@@ -295,7 +296,11 @@ class LabelPage(BaseModel):
         """The conditions of use, or a sentence saying there are none."""
         if not self.label.conditions:
             return [t("pub.conditions.none", lang)]
-        return [t("pub.conditions.intro", lang, n=len(self.label.conditions))] + list(self.label.conditions)
+        return [t("pub.conditions.intro", lang, n=len(self.label.conditions))] + self.conditions(lang)
+
+    def conditions(self, lang: str) -> list[str]:
+        """The conditions, each in ``lang`` when the committee wrote it in the three languages."""
+        return [in_reader_language(c, lang) for c in self.label.conditions]
 
     def validity_line(self, lang: str) -> str:
         """Valid from and until, with the days left or how long ago it ended."""
@@ -310,7 +315,7 @@ class LabelPage(BaseModel):
     def status_line(self, lang: str) -> str:
         """The status in words, with the reason the committee gave for a change."""
         status = t(f"label_status.{self.label.status}", lang)
-        reason = self.label.status_reason.strip()
+        reason = in_reader_language(self.label.status_reason.strip(), lang)
         if self.label.status == "superseded" and reason:
             return t("pub.status.superseded_by", lang, status=status, id=reason)
         if reason and self.label.status in ("suspended", "revoked"):
@@ -369,9 +374,27 @@ def label_page(reg: Registry, actor: Actor, label_id: str, today: dt.date | None
         description={lang: dossier.get(f"description_{lang}", "") for lang in ("kk", "ru", "en")
                      if dossier.get(f"description_{lang}")},
         decision_mode=dossier.get("decision_mode", ""), users=list(dossier.get("users", [])),
+        purpose={lang: in_language(dossier, "intended_purpose", lang) for lang in ("kk", "ru", "en")},
         data_categories=list(dossier.get("data_categories", [])),
         days_left=(dt.date.fromisoformat(label.valid_until[:10]) - today).days,
     )
+
+
+#: The committee writes a condition in three languages as "kk / ru / en" (one text, three parts).
+TRILINGUAL_SEPARATOR = " / "
+
+
+def in_reader_language(text: str, lang: str) -> str:
+    """The reader's part of a "kk / ru / en" text; any other text as written."""
+    parts = [p.strip() for p in text.split(TRILINGUAL_SEPARATOR)]
+    if len(parts) == 3 and all(parts) and lang in ("kk", "ru", "en"):
+        return parts[("kk", "ru", "en").index(lang)]
+    return text
+
+
+def in_language(dossier: dict, field: str, lang: str) -> str:
+    """A free-text field of the dossier in ``lang`` when the vendor wrote it, else as written."""
+    return (dossier.get(f"{field}_{lang}") or dossier.get(field) or "").strip()
 
 
 def label_pdf_file(reg: Registry, actor: Actor, label_id: str) -> tuple[str, bytes] | None:

@@ -41,6 +41,7 @@ _SORT_TABLE = {ord(ch): 0xE000 + i for i, ch in enumerate(_KK_ALPHABET)}
 
 #: Scope subjects that stand for every subject: such a label matches any subject filter.
 ALL_SUBJECTS = ("all subjects", "барлық пәндер", "все предметы")
+ALL_SUBJECTS_KEY = "pubweb.subject.all_subjects"
 
 
 def fold(text: str | None) -> str:
@@ -101,6 +102,8 @@ def _document(row: dict) -> str:
     for subject in scope.get("subjects", []):
         key = subject_key(subject)
         parts += [subject] + ([t(key, lang) for lang in LANGUAGES] if key else [])
+        if key == ALL_SUBJECTS_KEY:  # a tool for every subject is found by any subject's name
+            parts += sorted({name for names in _subject_names().values() for name in names})
     for grade in scope.get("grades", []):
         parts += [t("pubweb.search.grade", lang, n=int(grade)) for lang in LANGUAGES]
     for code in scope.get("languages", []):

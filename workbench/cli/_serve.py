@@ -78,7 +78,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     """Start the web app: public pages and the staff's Streamlit app on one port."""
     import uvicorn
 
-    from ..web.app import create_app, load_streamlit_options
+    from ..web.app import STAFF_PATH, create_app, load_streamlit_options
 
     os.environ.setdefault(ENV_HOME, str(Path.cwd()))
     wb = Workbench.open()
@@ -87,6 +87,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     is_demo = prepare(wb, demo=demo, url=url)
     for line in banner(wb, url, _lang()):
         click.echo(line)
+    click.echo(t("pubweb.serve.staff", _lang(), url=f"{url}/{STAFF_PATH}/"))
     if is_demo:
         from ._registry import _print_demo_logins
 

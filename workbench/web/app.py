@@ -1,6 +1,7 @@
 """The one ASGI application: Streamlit's ``st.App`` for staff, Starlette routes for the public.
 
-``create_app()`` mounts the public routes (``workbench.web.routes``) and the sign-in routes
+The staff's app is served under ``/staff/`` (Streamlit shows its default page at its base
+path, which must not be the public registry's ``/``). ``create_app()`` mounts the public routes (``workbench.web.routes``) and the sign-in routes
 (``workbench.web.signin``) beside Streamlit, with gzip for everything that is not already
 compressed. Streamlit's own Prometheus metrics (``/_stcore/metrics``) are not public: they
 answer 404 here (an operator reads them on the machine, through ``WORKBENCH_METRICS=1``).
@@ -20,6 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 STREAMLIT_APP = REPO / "streamlit_app.py"
 #: Paths of Streamlit's server that the public must not reach.
 PRIVATE_PATHS = ("/_stcore/metrics",)
+#: The staff's Streamlit app lives under this path; the public pages own the rest of the site.
+STAFF_PATH = "staff"
 
 #: Streamlit settings for ``workbench serve``: nothing fetched from other hosts, no file watcher.
 STREAMLIT_OPTIONS = {
@@ -29,6 +32,7 @@ STREAMLIT_OPTIONS = {
     "browser.serverAddress": "localhost",
     "client.toolbarMode": "minimal",
     "server.enableXsrfProtection": True,
+    "server.baseUrlPath": STAFF_PATH,
 }
 
 
@@ -41,7 +45,7 @@ class PrivatePaths:
 
     async def __call__(self, scope, receive, send) -> None:
         if (scope["type"] == "http" and os.environ.get("WORKBENCH_METRICS") != "1"
-                and scope.get("path", "").rstrip("/") in self.paths):
+                and scope.get("path", "").rstrip("/").endswith(self.paths)):
             await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -72,4 +76,4 @@ def create_app(wb=None):
     )
 
 
-__all__ = ["create_app", "load_streamlit_options", "PrivatePaths", "STREAMLIT_OPTIONS", "PRIVATE_PATHS"]
+__all__ = ["create_app", "load_streamlit_options", "PrivatePaths", "STREAMLIT_OPTIONS", "PRIVATE_PATHS", "STAFF_PATH"]

@@ -124,11 +124,11 @@ def can_use(page: public.LabelPage, lang: str) -> CanUse:
     if label.status == "active":
         answer = "conditions" if label.conditions else "yes"
         return CanUse(answer=answer, headline=t(f"pubweb.can.{answer}", lang, until=_date(label.valid_until, lang)),
-                      lines=page.scope_lines(lang), conditions=list(label.conditions))
+                      lines=page.scope_lines(lang), conditions=page.conditions(lang))
     if label.status == "superseded" and label.status_reason:
         return CanUse(answer="newer", headline=t("pubweb.can.newer", lang, id=label.status_reason), lines=[],
                       conditions=[], newer_id=label.status_reason)
-    reason = label.status_reason.strip()
+    reason = public.in_reader_language(label.status_reason.strip(), lang)
     return CanUse(answer="no", headline=t(f"pubweb.can.no.{label.status}", lang, until=_date(label.valid_until, lang)),
                   lines=[t("pubweb.can.reason", lang, reason=reason)] if reason else [], conditions=[])
 
