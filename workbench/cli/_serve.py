@@ -78,7 +78,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     """Start the web app: public pages and the staff's Streamlit app on one port."""
     import uvicorn
 
-    from ..web.app import STAFF_PATH, create_app, load_streamlit_options
+    from ..web.app import STAFF_PATH, create_app
 
     os.environ.setdefault(ENV_HOME, str(Path.cwd()))
     wb = Workbench.open()
@@ -92,8 +92,8 @@ def serve(host: str, port: int, demo: bool) -> None:
         from ._registry import _print_demo_logins
 
         _print_demo_logins()
-    load_streamlit_options({"server.port": port, "server.address": host})
-    uvicorn.run(create_app(wb), host=host, port=port, log_level="warning", proxy_headers=False)
+    app = create_app(wb, {"server.port": port, "server.address": host})
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @cli.command("public-url")

@@ -58,8 +58,9 @@ def load_streamlit_options(options: dict | None = None) -> None:
     bootstrap.load_config_options({**STREAMLIT_OPTIONS, **(options or {})})
 
 
-def create_app(wb=None):
-    """The ASGI app. ``wb`` is the open workbench (opened from ``WORKBENCH_HOME`` if not given)."""
+def create_app(wb=None, options: dict | None = None):
+    """The ASGI app. ``wb`` is the open workbench (opened from ``WORKBENCH_HOME`` if not given);
+    ``options`` are Streamlit settings on top of ``STREAMLIT_OPTIONS`` (the port, the address)."""
     import streamlit as st
 
     from ..services import Workbench
@@ -69,6 +70,7 @@ def create_app(wb=None):
     if str(REPO) not in sys.path:  # streamlit_app.py imports the ``ui`` package beside it
         sys.path.insert(0, str(REPO))
     wb = wb or Workbench.open()
+    load_streamlit_options(options)
     return st.App(
         str(STREAMLIT_APP),
         routes=[*public_routes(wb), *signin.routes()],

@@ -124,7 +124,7 @@ def can_use(page: public.LabelPage, lang: str) -> CanUse:
     if label.status == "active":
         answer = "conditions" if label.conditions else "yes"
         return CanUse(answer=answer, headline=t(f"pubweb.can.{answer}", lang, until=_date(label.valid_until, lang)),
-                      lines=page.scope_lines(lang), conditions=page.conditions(lang))
+                      lines=[], conditions=page.conditions(lang))
     if label.status == "superseded" and label.status_reason:
         return CanUse(answer="newer", headline=t("pubweb.can.newer", lang, id=label.status_reason), lines=[],
                       conditions=[], newer_id=label.status_reason)
