@@ -230,6 +230,19 @@ def test_no_third_party_and_no_script_allowed(site):
     assert not [u for u in parse(r.text).urls if u.startswith(("http:", "https:", "//"))]  # nothing from elsewhere
 
 
+def test_the_inline_stylesheet_is_the_one_the_csp_allows(site):
+    import base64
+    import hashlib
+    import html as h
+
+    client, _ = site
+    r = client.get("/label/" + ACTIVE)
+    css = re.search(r"<style>(.*?)</style>", r.text, re.S).group(1)
+    assert h.unescape(css) == css  # served verbatim, not entity-escaped
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in r.headers["content-security-policy"]
+
+
 def test_pages_are_compressed(site):
     client, _ = site
     r = client.get("/registry?lang=ru", headers={"Accept-Encoding": "gzip"})

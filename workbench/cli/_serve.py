@@ -40,9 +40,9 @@ def prepare(wb: Workbench, *, demo: bool, url: str) -> bool:
         reg.set_meta("demo", "1")
     ensure_keys(wb)
     if pu.is_demo(reg):
+        pu.served_at(url)  # before the demo's labels are signed: their QR codes point here
         if demo:
             ensure_demo(wb)
-        pu.served_at(url)
     return pu.is_demo(reg)
 
 

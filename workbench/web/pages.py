@@ -211,7 +211,8 @@ def bar_chart(df, x: str, y: str, colour: str, lang: str, title: str) -> Markup:
                          f'<title>{xv}: {Markup.escape(t(prefix + code, lang))} {value}</title></rect>')
         parts.append(f'<text x="{40 + 70 * i + bar / 2}" y="{height - 6}" text-anchor="middle">{xv}</text>')
         parts.append(f'<text x="{40 + 70 * i + bar / 2}" y="{base - 4:.1f}" text-anchor="middle">{totals[xv]}</text>')
-    legend = "".join(f'<span class="key"><i style="background:{c}"></i>{Markup.escape(t(prefix + code, lang))}</span>'
+    legend = "".join(f'<span class="key"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
+                     f'fill="{c}"/></svg> {Markup.escape(t(prefix + code, lang))}</span>'
                      for code, c in zip(codes, colours))
     svg = (f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
            f'aria-label="{Markup.escape(title)}" class="chart"><line x1="30" x2="{width}" y1="{height - pad}" '

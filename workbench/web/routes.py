@@ -31,13 +31,13 @@ from ..errors import NotFound, ValidationFailed, WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from ..models import PUBLIC
 from . import pages
-from .render import STATIC, Links, render
+from .render import STATIC, Links, render, stylesheet_hash
 
 #: The largest PDF the verification page accepts (an audit PDF is well under 1 MB).
 MAX_PDF_BYTES = 20 * 1024 * 1024
 #: No scripts, no third parties, forms post only here: the public pages need nothing else.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
-       "frame-ancestors 'none'")
+CSP = (f"default-src 'none'; style-src {stylesheet_hash()}; img-src 'self' data:; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
 _HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
             "Vary": "Accept-Language", "Cache-Control": "no-cache"}
 
@@ -63,9 +63,20 @@ def choose_language(request: Request) -> str:
 class PublicSite:
     """The public routes over one open workbench (its registry connection is thread-safe)."""
 
-    def __init__(self, wb) -> None:
+    def __init__(self, wb, *, warm: bool = True) -> None:
         self.wb = wb
         self._export_lock = threading.Lock()
+        self._dashboards: dict[str, tuple] = {}
+        if warm:  # the first visitor should not wait for the export's signature or pandas' import
+            threading.Thread(target=self._warm, name="public-warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self._export()
+            for lang in LANGUAGES:
+                self._dashboard(lang)
+        except Exception:  # noqa: BLE001 - a warm-up failure shows again, translated, on the first visit
+            pass
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -175,8 +186,16 @@ class PublicSite:
         return self._page(request, "complaint.html", "complaint", status=400 if errors else 200, **context)
 
     def dashboard(self, request: Request) -> Response:
-        return self._page(request, "dashboard.html", "dashboard",
-                          **pages.dashboard_context(self.wb.registry, choose_language(request)))
+        return self._page(request, "dashboard.html", "dashboard", **self._dashboard(choose_language(request)))
+
+    def _dashboard(self, lang: str) -> dict:
+        """The dashboard's figures, computed again only when the event log or the day moves on."""
+        key = (lang, self.wb.registry.get_meta("log_head"), pages.today())
+        cached = self._dashboards.get(lang)
+        if cached is None or cached[0] != key:
+            cached = (key, pages.dashboard_context(self.wb.registry, lang))
+            self._dashboards[lang] = cached
+        return cached[1]
 
     # -- the live signed export --------------------------------------------------------------
 
