@@ -6,7 +6,7 @@ subject vocabulary, grades as "5 сынып / 5 класс / grade 5", languages
 risk tier). Text is folded before it is indexed and before it is searched: case, Russian
 ё/й, and the nine Kazakh letters typed on a Russian keyboard (ә→а, ғ→г, қ→к, ң→н, ө→о,
 ұ/ү→у, һ→х, і→и), so "Үй тапсырма" and "уй тапсырма" find the same tools. Every word of
-a query is a prefix ("математ", "домашн").
+a query is a prefix ("математ", "домашн"), except one-character words.
 
 The index lives in ``registry.db`` and is kept in step by the registry itself: triggers on
 ``labels`` (plain SQL, so they fire for every writer, even the sqlite3 shell) queue the
@@ -63,7 +63,9 @@ def search_fold(text: str | None) -> str:
 def match_query(text: str) -> str | None:
     """An FTS5 query: every word of ``text`` as a quoted prefix; None when no word is left."""
     words = _WORD.findall(search_fold(text).replace("_", " "))[:MAX_QUERY_WORDS]
-    return " ".join(f'"{w}"*' for w in words) or None
+    # A one-character word is a whole word ("5" is grade 5, not 50 or 5000): as a prefix it
+    # would match most of the index and tell the reader nothing.
+    return " ".join(f'"{w}"*' if len(w) > 1 else f'"{w}"' for w in words) or None
 
 
 def subject_key(subject: str) -> str | None:
@@ -93,23 +95,38 @@ def subject_name(subject: str, lang: str) -> str:
 
 
 def _document(row: dict) -> str:
-    """Everything a search may match for one label, in the three languages, unfolded."""
+    """Everything a search may match for one label, in the three languages, folded."""
     scope = json.loads(row["scope"] or "{}")
     dossier = json.loads(row["dossier"] or "{}")
     parts = [row["tool_name"], row["tool_version"], row["vendor"], row["id"]]
     parts += [dossier.get(k, "") for k in ("description_kk", "description_ru", "description_en", "intended_purpose",
                                            "intended_purpose_kk", "intended_purpose_ru", "intended_purpose_en")]
-    for subject in scope.get("subjects", []):
-        key = subject_key(subject)
-        parts += [subject] + ([t(key, lang) for lang in LANGUAGES] if key else [])
-        if key == ALL_SUBJECTS_KEY:  # a tool for every subject is found by any subject's name
-            parts += sorted({name for names in _subject_names().values() for name in names})
-    for grade in scope.get("grades", []):
-        parts += [t("pubweb.search.grade", lang, n=int(grade)) for lang in LANGUAGES]
-    for code in scope.get("languages", []):
-        parts += [t(f"lang.{code}", lang) for lang in LANGUAGES] if has_key(f"lang.{code}") else [code]
-    parts += [t(f"tier.{row['tier']}", lang) for lang in LANGUAGES if has_key(f"tier.{row['tier']}")]
-    return search_fold("\n".join(p for p in parts if p))
+    words = [search_fold("\n".join(p for p in parts if p))]
+    words += [_subject_words(str(s)) for s in scope.get("subjects", [])]
+    words += [_vocabulary("grade", str(int(g))) for g in scope.get("grades", [])]
+    words += [_vocabulary("lang", str(c)) for c in scope.get("languages", [])]
+    words.append(_vocabulary("tier", str(row["tier"])))
+    return "\n".join(words)
+
+
+@lru_cache(maxsize=4096)
+def _subject_words(subject: str) -> str:
+    """A stored subject, folded, with its names in the three languages (every subject's for
+    "all subjects": a tool for every subject is found by any subject's name)."""
+    key = subject_key(subject)
+    names = [subject] + ([t(key, lang) for lang in LANGUAGES] if key else [])
+    if key == ALL_SUBJECTS_KEY:
+        names += sorted({name for group in _subject_names().values() for name in group})
+    return search_fold("\n".join(names))
+
+
+@lru_cache(maxsize=256)
+def _vocabulary(kind: str, code: str) -> str:
+    """A grade, a language of instruction or a tier in words, in the three languages, folded."""
+    if kind == "grade":
+        return search_fold("\n".join(t("pubweb.search.grade", lang, n=int(code)) for lang in LANGUAGES))
+    key = f"{kind}.{code}"
+    return search_fold("\n".join(t(key, lang) for lang in LANGUAGES) if has_key(key) else code)
 
 
 def _keys(row: dict) -> tuple:
