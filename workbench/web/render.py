@@ -36,7 +36,8 @@ MIRROR_PATHS: dict[str, str] = {
     "audit_pdf": "audit/{id}.pdf", "verify": "{lang}/verify.html", "complaint": "{lang}/complaint.html",
     "dashboard": "{lang}/dashboard.html", "consent": "consent/{id}-{lang}.pdf", "open_data": "{lang}/open-data.html",
     "open_data_file": "open-data/{name}", "css": "assets/site.css", "js": "assets/mirror.js",
-    "registry_page": "{lang}/registry/{page}.html",
+    "registry_page": "{lang}/registry/{page}.html", "search_index": "search/index.json",
+    "registry_json": "open-data/registry.json",
 }
 
 
@@ -51,7 +52,8 @@ class Links:
     def for_lang(self, lang: str) -> "Links":
         return type(self)(lang)
 
-    def url(self, page: str, **params: Any) -> str:
+    def url(self, target: str, **params: Any) -> str:
+        page = target
         path = SERVER_PATHS[page]
         for name in ("id", "name"):
             if "{" + name + "}" in path:
@@ -76,7 +78,8 @@ class MirrorLinks(Links):
     def for_lang(self, lang: str) -> "MirrorLinks":
         return MirrorLinks(lang, self.depth)
 
-    def url(self, page: str, **params: Any) -> str:
+    def url(self, target: str, **params: Any) -> str:
+        page = target
         if page == "registry" and params.get("page", 1) not in (1, None):
             page = "registry_page"
         path = MIRROR_PATHS[page].format(lang=self.lang, id=params.get("id", ""), name=params.get("name", ""),
