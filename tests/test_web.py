@@ -426,3 +426,63 @@ def test_serve_banner_names_registry_url_and_key(home):
     pu.set_public_url(wb.registry, _admin(wb.registry), "https://ai-safe.edu.kz")
     assert "https://ai-safe.edu.kz" in "\n".join(banner(wb, "http://localhost:8501", "ru"))
     wb.close()
+
+
+def test_cli_public_url_and_init_refuse_a_local_address(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    monkeypatch.setenv("WORKBENCH_LANG", "en")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["init", "--public-url", "http://localhost:8501"])
+    assert refused.exit_code == 2 and "parents cannot open" in refused.output
+    assert not (tmp_path / "keys").exists() or not any((tmp_path / "keys").iterdir())  # nothing half set up
+    done = runner.invoke(cli, ["init", "--public-url", "https://ai-safe.edu.kz"])
+    assert done.exit_code == 0, done.output
+    shown = runner.invoke(cli, ["public-url"])
+    assert shown.output.strip() == "https://ai-safe.edu.kz"
+    assert runner.invoke(cli, ["public-url", "https://10.0.0.1"]).exit_code == 2
+    assert runner.invoke(cli, ["public-url", "https://registry.nae.kz"]).exit_code == 0
+    assert runner.invoke(cli, ["public-url"]).output.strip() == "https://registry.nae.kz"
+
+
+def test_cli_publish_writes_a_mirror(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from workbench.cli import cli
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--public-url", "https://ai-safe.edu.kz"]).exit_code == 0
+    result = runner.invoke(cli, ["publish", str(tmp_path / "site"), "--no-consent-forms"])
+    assert result.exit_code == 0, result.output
+    for lang in LANGUAGES:
+        html = (tmp_path / "site" / lang / "index.html").read_text(encoding="utf-8")
+        assert f'<html lang="{lang}">' in html and t("registry.empty", lang) in html
+    complaint = (tmp_path / "site" / "ru" / "complaint.html").read_text(encoding="utf-8")
+    assert "https://ai-safe.edu.kz/complaint?lang=ru" in complaint  # the live form, in the reader's language
+    (tmp_path / "file").write_text("x")
+    assert runner.invoke(cli, ["publish", str(tmp_path / "file")]).exit_code != 0
+
+
+def test_every_route_of_an_empty_registry_renders(tmp_path, monkeypatch):
+    """A new registry (no labels, no decisions): every page says so, none fails."""
+    from starlette.applications import Starlette
+
+    from workbench.services import Workbench
+    from workbench.web.routes import PublicSite
+
+    monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    wb = Workbench.open(tmp_path)
+    wb.keys.ensure_demo()
+    with TestClient(Starlette(routes=PublicSite(wb, warm=False).routes())) as client:
+        for lang in LANGUAGES:
+            for path in ("/", "/registry?q=x", "/verify", "/complaint", "/dashboard", "/open-data/"):
+                r = client.get(path, params={"lang": lang})
+                assert r.status_code == 200 and f'<html lang="{lang}">' in r.text, path
+            assert t("pub.dash.no_data", lang) in client.get("/dashboard", params={"lang": lang}).text
+    wb.close()

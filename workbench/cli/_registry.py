@@ -18,12 +18,17 @@ from ._base import _lang, cli, friendly
 
 @cli.command()
 @click.option("--demo", is_flag=True, help="Also load demo organisations, accounts and submissions.")
+@click.option("--public-url", default=None, help="The public address printed in QR codes (checked).")
 @friendly
-def init(demo: bool) -> None:
+def init(demo: bool, public_url: str | None) -> None:
     """Create the registry (and keys) under WORKBENCH_HOME; with --demo, load demo data."""
     wb = Workbench.open()
     from ..demo import ensure_demo, ensure_keys
 
+    if public_url is not None:  # first, so a refused address leaves nothing half set up
+        from ..public_url import set_public_url
+
+        set_public_url(wb.registry, SYSTEM, public_url)
     ensure_keys(wb)
     click.echo(t("cli.init_done", _lang(), path=str(wb.home.db_path)))
     if demo:
