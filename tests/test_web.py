@@ -318,6 +318,12 @@ def test_complaint_filed_then_followed_up(site):
     assert unknown.status_code == 200 and "C-2000-000000" in unknown.text
 
 
+def test_old_streamlit_label_links_still_open_the_label(site):
+    client, _ = site
+    r = client.get(f"/?label={ACTIVE}&lang=ru", follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == f"/label/{ACTIVE}?lang=ru"
+
+
 def test_unknown_label_is_a_translated_404(site):
     client, _ = site
     r = client.get("/label/KZ-AIS-2099-999999?lang=ru")

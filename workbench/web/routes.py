@@ -94,6 +94,9 @@ class PublicSite:
     # -- pages ---------------------------------------------------------------------------
 
     def registry(self, request: Request) -> Response:
+        old_link = (request.query_params.get("label") or "").strip()
+        if old_link:  # the Streamlit registry opened a label at ``/?label=ID``: such links keep working
+            return RedirectResponse(Links(choose_language(request)).url("label", id=old_link[:40]), 308)
         query = pages.RegistryQuery.parse(request.query_params)
         context = pages.registry_context(self.wb.registry, choose_language(request), query)
         return self._page(request, "registry.html", "registry", query.params(page=context["page_no"]), **context)
