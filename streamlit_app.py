@@ -17,7 +17,7 @@ from workbench.models import PUBLIC, Role
 
 PAGES = Path(__file__).parent / "ui" / "pages"
 
-st.set_page_config(page_title="AI-safe Workbench", page_icon=":material/verified_user:", layout="wide")
+st.set_page_config(page_title="AI-safe Workbench", page_icon="🛡️", layout="wide")
 
 
 def _language_switch() -> None:
@@ -49,13 +49,11 @@ def _account_box() -> None:
 
 
 def _pages() -> dict[str, list[st.Page]]:
-    """Navigation for the acting user's role: public pages for all, role pages on top."""
-    public = [
-        st.Page(PAGES / "registry.py", title=tr("nav.registry"), icon=":material/search:", url_path="registry", default=True),
-        st.Page(PAGES / "verify.py", title=tr("nav.verify"), icon=":material/verified:", url_path="verify"),
-        st.Page(PAGES / "complaint.py", title=tr("nav.complaint"), icon=":material/feedback:", url_path="complaint"),
-        st.Page(PAGES / "dashboard.py", title=tr("pub.dash.title"), icon=":material/monitoring:", url_path="dashboard"),
-    ]
+    """Navigation for the acting user's role. The public pages are server-rendered HTML
+    (``workbench.web``), linked from the sidebar, not Streamlit pages."""
+    public_site = f"/?lang={lang()}"
+    st.sidebar.markdown(f"[{tr('nav.registry')}]({public_site}) · [{tr('nav.verify')}](/verify?lang={lang()}) · "
+                        f"[{tr('nav.complaint')}](/complaint?lang={lang()})")
     role = actor().role
     work: list[st.Page] = {
         Role.PUBLIC: [st.Page(PAGES / "login.py", title=tr("nav.login"), icon=":material/login:", url_path="login")],
@@ -66,7 +64,7 @@ def _pages() -> dict[str, list[st.Page]]:
                                  url_path="complaints")],
         Role.ADMIN: [st.Page(PAGES / "admin.py", title=tr("nav.users"), icon=":material/group:", url_path="users")],
     }[role]
-    return {tr("nav.section_public"): public, tr("nav.section_work"): work}
+    return {tr("nav.section_work"): work}
 
 
 common.workbench()

@@ -7,7 +7,10 @@ the registry page shows. Usage::
     python benchmarks/bench_search.py                 # 10,000 labels, 200 runs per query
     python benchmarks/bench_search.py --labels 50000 --runs 100
 
-Target (issue 7): p95 under 50 ms in the service layer.
+Target (issues 7 and 12): p95 under 50 ms in the service layer. Free text goes through the
+registry's FTS5 index (``workbench.search``): the words parents type, in kk, ru and en, are
+among the queries. The index is built once when the labels are first searched (and kept in
+step by triggers after that); that one-off time is printed separately.
 """
 
 from __future__ import annotations
@@ -46,7 +49,28 @@ QUERIES: dict[str, dict] = {
     "status=expired, sort=expiry": {"status": "expired", "sort": "expiry"},
     "text+vendor+tier, sort=newest": {"text": "оқу", "vendor": "ЖШС", "tier": "limited", "sort": "newest"},
     "sort=vendor, page 40": {"sort": "vendor", "offset": 780},
+    # what parents type (issue 12): prefixes, hyphens, Kazakh and Russian folding, all three languages
+    "text: математ (ru/kk)": {"text": "математ"},
+    "text: чат-бот": {"text": "чат-бот"},
+    "text: homework (en)": {"text": "homework"},
+    "text: үй тапсырма (kk)": {"text": "үй тапсырма"},
+    "text: уй тапсырма (no Kazakh keys)": {"text": "уй тапсырма"},
+    "text: домашн (ru)": {"text": "домашн"},
+    "text: Помощник (ru)": {"text": "Помощник"},
+    "text: 5 класс + status=active": {"text": "5 класс", "status": "active"},
+    "text: a (one letter, most labels)": {"text": "a"},
 }
+#: descriptions the vendors write, so the index holds realistic documents (kk, ru, en)
+DESCRIPTIONS = [
+    ("Оқушыларға үй тапсырмасын қадамдап түсіндіретін чат-бот.", "Чат-бот, пошагово объясняющий домашние задания.",
+     "A chatbot that explains homework step by step."),
+    ("Бастауыш сынып оқушыларына оқуға көмектесетін дауыстық көмекші.",
+     "Голосовой помощник для чтения вслух в начальной школе.", "A voice assistant for reading aloud."),
+    ("Эсселерді автоматты бағалайды.", "Автоматически оценивает эссе.", "Scores essays automatically."),
+    ("Мектеп сабақ кестесін құрастырады.", "Составляет школьное расписание.", "Builds the school timetable."),
+    ("Математикадан есептер шығаруға жаттықтырады.", "Тренажёр по решению задач по математике.",
+     "Practice for solving mathematics problems."),
+]
 
 
 def build(path: Path, n: int, seed: int = 0) -> Registry:
@@ -67,7 +91,10 @@ def build(path: Path, n: int, seed: int = 0) -> Registry:
             scope = {"grades": list(range(low, min(12, low + rng.randrange(1, 5)) + 1)),
                      "subjects": rng.sample(SUBJECTS, rng.randrange(1, 4)),
                      "languages": rng.sample(["kk", "ru", "en"], rng.randrange(1, 4))}
-            subs.append((i, 1, 1, name, "1.0", "approved", "{}", "2026-01-01", "2026-01-01"))
+            kk, ru, en = rng.choice(DESCRIPTIONS)
+            dossier = {"description_kk": kk, "description_ru": ru, "description_en": en, "intended_purpose": en}
+            subs.append((i, 1, 1, name, "1.0", "approved", json.dumps(dossier, ensure_ascii=False), "2026-01-01",
+                         "2026-01-01"))
             decs.append((i, i, "approve", "[]", 1, start.isoformat()))
             labels.append((f"KZ-AIS-{start.year}-{i:06d}", start.year, i, i, i, name, "1.0", rng.choice(VENDORS),
                            rng.choice(["high", "limited", "minimal"]), json.dumps(scope, ensure_ascii=False), "[]",
@@ -121,8 +148,13 @@ def main() -> None:
         reg = Registry(path)  # a fresh connection, as a new browser session gets
         t0 = time.perf_counter()
         public.search_labels(reg, PUBLIC, limit=20, today=TODAY)
-        print(f"first search on a new connection (builds the search keys): "
-              f"{(time.perf_counter() - t0) * 1000:.0f} ms\n")
+        print(f"first search of the new file (indexes every label once, stored in registry.db): "
+              f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+        reg.close()
+        reg = Registry(path)  # a later connection finds the index ready
+        t0 = time.perf_counter()
+        public.search_labels(reg, PUBLIC, limit=20, today=TODAY)
+        print(f"first search on a later connection: {(time.perf_counter() - t0) * 1000:.0f} ms\n")
         rows = measure(reg, args.runs)
         reg.close()
     head = f"{'query':34} {'page':>4} {'total':>6} {'search p50':>11} {'p95':>7} {'+count p50':>11} {'p95':>7}"

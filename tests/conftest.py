@@ -52,9 +52,14 @@ def fast_password_hashing(monkeypatch):
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
+#: The public URL test registries print into QR codes (a registry refuses to sign without one).
+TEST_PUBLIC_URL = "https://ai-safe.edu.kz"
+
+
 @pytest.fixture
 def reg() -> Registry:
     r = Registry(memory=True)
+    r.set_meta("public_url", TEST_PUBLIC_URL)
     yield r
     r.close()
 
@@ -63,6 +68,9 @@ def reg() -> Registry:
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
     monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    from workbench.config import Home
+
+    Registry(Home(tmp_path).db_path).set_meta("public_url", TEST_PUBLIC_URL)  # configured like production
     return tmp_path
 
 

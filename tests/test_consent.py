@@ -14,7 +14,7 @@ from workbench.models import PUBLIC
 from workbench.pdf_verify import verify_pdf
 from workbench.services import Workbench
 
-from conftest import COMPLETE_DOSSIER
+from conftest import COMPLETE_DOSSIER, TEST_PUBLIC_URL
 from test_decisions import TODAY, Committee
 
 
@@ -27,6 +27,7 @@ def issued(tmp_path_factory):
     old = os.environ.get("WORKBENCH_KEY_PASSPHRASE")
     os.environ["WORKBENCH_KEY_PASSPHRASE"] = "test-passphrase"
     wb = Workbench.open(home)
+    wb.registry.set_meta("public_url", TEST_PUBLIC_URL)
     wb.keys.ensure_demo()
     committee = Committee(wb)
     # The Committee helper's dossier, with a contact person and limitations that must stay private.
@@ -85,7 +86,7 @@ def test_data_categories_are_translated_and_private_fields_stay_out(issued, tmp_
     assert form.data_items == [t("data_cat.identity", "ru"), t("data_cat.children", "ru")]
     kk = consent.consent_data(committee.wb.registry, PUBLIC, label_id, "kk", today=TODAY)
     assert kk.description == "Сипаттама" and kk.data_items != form.data_items
-    assert kk.verify_url.endswith(f"/verify?label={label_id}")
+    assert kk.verify_url == f"{TEST_PUBLIC_URL}/verify?label={label_id}&lang=kk"  # the QR opens in the form's language
 
 
 def test_no_form_for_a_label_not_in_force(issued):

@@ -16,7 +16,7 @@ from workbench import opendata
 from workbench.signing import KeyStore
 from workbench.services import Workbench
 
-from conftest import COMPLETE_DOSSIER
+from conftest import COMPLETE_DOSSIER, TEST_PUBLIC_URL
 from test_decisions import TODAY, Committee
 
 #: Confidential values planted in every field that must never be exported.
@@ -36,6 +36,7 @@ def exported(tmp_path_factory):
     old = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
     os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
     wb = Workbench.open(home)
+    wb.registry.set_meta("public_url", TEST_PUBLIC_URL)
     wb.keys.ensure_demo()
     committee = Committee(wb)
     sub_id = committee.at_committee(name="Тест құралы")

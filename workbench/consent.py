@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from . import public_url
 from .db import Registry
 from .errors import WorkbenchError
 from .i18n import normalise_language, t
 from .models import Actor, utcnow
 from .permissions import require
-from .public import get_label
+from .public import in_language, get_label
 from .report_pdf import ConsentFormData, render_consent_pdf
 
 NOT_USABLE = "pub.consent.not_usable"
@@ -37,8 +38,6 @@ def consent_data(reg: Registry, actor: Actor, label_id: str, lang: str,
         The label is suspended, revoked, expired or superseded: a form for a tool that
         is no longer trusted must not be handed to parents.
     """
-    from .decisions import verify_url
-
     require(actor, "label.view")
     lang = normalise_language(lang)
     today = today or utcnow().date()
@@ -59,22 +58,15 @@ def consent_data(reg: Registry, actor: Actor, label_id: str, lang: str,
     # The organisation's published business contact, never a person's account details.
     contact = t("pub.consent.contact_vendor", lang, vendor=label.vendor,
                 email=row["contact_email"] or t("pub.consent.no_email", lang))
-    contact += " " + t("pub.consent.contact_committee", lang, url=_complaint_url())
+    contact += " " + t("pub.consent.contact_committee", lang, url=public_url.page_url(reg, "/complaint", lang))
     return ConsentFormData(
         tool_name=label.tool_name, tool_version=label.tool_version or "—", vendor=label.vendor, school=school,
         description=description, data_items=data_items,
-        purpose=dossier.get("intended_purpose") or t("pub.consent.no_purpose", lang),
+        purpose=in_language(dossier, "intended_purpose", lang) or t("pub.consent.no_purpose", lang),
         processor=t("pub.consent.processor", lang, vendor=label.vendor),
-        storage_location=location, retention=dossier.get("retention") or "—", contact=contact,
-        label_id=label.id, verify_url=verify_url(label.id), generated_on=today,
+        storage_location=location, retention=in_language(dossier, "retention", lang) or "—", contact=contact,
+        label_id=label.id, verify_url=public_url.verify_url(reg, label.id, lang), generated_on=today,
     )
-
-
-def _complaint_url() -> str:
-    """The public complaint page, on the same host as the QR code's verification URL."""
-    from .decisions import verify_url
-
-    return verify_url("").rsplit("/verify", 1)[0] + "/complaint"
 
 
 def consent_form(reg: Registry, actor: Actor, label_id: str, lang: str, keystore,

@@ -305,9 +305,29 @@ CREATE TABLE challenges (
 );
 CREATE INDEX challenges_source ON challenges(source_hash, issued_at);
 """
+# The public search index (workbench/search.py): FTS5 and sort keys, kept in step by triggers.
+_V9_SEARCH = """
+CREATE TABLE label_search_keys (
+    n INTEGER PRIMARY KEY,  -- the label's row in label_fts (a stable rowid, VACUUM keeps it)
+    id TEXT NOT NULL UNIQUE,
+    tool_key TEXT NOT NULL,
+    vendor_key TEXT NOT NULL,
+    subjects TEXT NOT NULL,
+    grades TEXT NOT NULL,
+    langs TEXT NOT NULL
+);
+CREATE INDEX label_search_keys_tool ON label_search_keys (tool_key, id);
+CREATE INDEX label_search_keys_vendor ON label_search_keys (vendor_key, tool_key, id);
+CREATE VIRTUAL TABLE label_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+CREATE TABLE label_search_stale (id TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO label_search_stale SELECT id FROM labels;
+CREATE TRIGGER labels_search_ins AFTER INSERT ON labels BEGIN INSERT OR IGNORE INTO label_search_stale VALUES (new.id); END;
+CREATE TRIGGER labels_search_upd AFTER UPDATE ON labels BEGIN INSERT OR IGNORE INTO label_search_stale VALUES (new.id); INSERT OR IGNORE INTO label_search_stale VALUES (old.id); END;
+CREATE TRIGGER labels_search_del AFTER DELETE ON labels BEGIN INSERT OR IGNORE INTO label_search_stale VALUES (old.id); END;
+"""
 
 MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
-                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES)
+                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES, _V9_SEARCH)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import report_pdf as rp
-from . import rules
+from . import public_url, rules
 from .db import Registry
 from .errors import ValidationFailed, WorkbenchError
 from .fairness_runs import latest_runs
@@ -29,6 +29,7 @@ from .i18n import normalise_language, t
 from .models import Actor, Submission, now_iso, utcnow
 from .permissions import require
 from .reviews import compare, frozen_documents, summary_of
+from .search import subject_name
 from .submissions import check_tier, get_submission, list_attachments, next_status
 from .textsafe import LIMITS, TOO_LONG
 
@@ -201,6 +202,8 @@ def _record_locked(wb, reg: Registry, actor: Actor, submission_id: int, decision
     conditions = [c.strip() for c in decision.conditions if c.strip()]
     dissent = [v.model_dump() for v in decision.votes if v.vote == "against"]
     evidence = _evidence(reg, actor, sub, summaries)
+    if decision.outcome != "return":  # a signed PDF carries the public URL for ever: check it first
+        public_url.ensure_signable(reg)
     with reg.transaction():
         decision_id = reg.insert("decisions", {
             "submission_id": sub.id, "outcome": decision.outcome,
@@ -277,11 +280,6 @@ def _evidence(reg: Registry, actor: Actor, sub: Submission, summaries) -> list[d
     return items
 
 
-def verify_url(label_id: str) -> str:
-    base = os.environ.get("WORKBENCH_PUBLIC_URL", "http://localhost:8501").rstrip("/")
-    return f"{base}/verify?label={label_id}"
-
-
 def _signed_pdf(wb, actor, sub, decision, decision_id, label, conditions, summaries, evidence, today, lang) -> bytes:
     data = build_report(wb.registry, actor, sub, decision, label, conditions, summaries, evidence, today, lang)
     data.log_head = wb.registry.head_anchor()  # the log's head, anchored in the signed PDF (issue 11, item 6)
@@ -331,12 +329,13 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
             votes_for=sum(v.vote == "for" for v in votes), votes_against=sum(v.vote == "against" for v in votes),
             votes_abstain=sum(v.vote == "abstain" for v in votes),
             dissent=[rp.Dissent(member=v.member, reason=v.reason) for v in votes if v.vote == "against"],
-            conditions=conditions, grades=[str(g) for g in decision.scope.grades], subjects=decision.scope.subjects,
+            conditions=conditions, grades=[str(g) for g in decision.scope.grades],
+            subjects=[subject_name(s, lang) for s in decision.scope.subjects],
             languages=[t(f"lang.{code}", lang) if code in ("kk", "ru", "en", "other") else code
                        for code in decision.scope.languages]),
         reviewers=[r.reviewer_name for r, _ in summaries],
         label=rp.LabelInfo(id=label["id"], status="active", valid_from=dt.date.fromisoformat(label["valid_from"]),
-                           valid_until=dt.date.fromisoformat(label["valid_until"]), verify_url=verify_url(label["id"]))
+                           valid_until=dt.date.fromisoformat(label["valid_until"]), verify_url=public_url.verify_url(reg, label["id"], lang))
         if label else None,
         evidence=[rp.EvidenceHash(**e) for e in evidence],
     )
@@ -424,4 +423,4 @@ def decisions_of(reg: Registry, actor: Actor, submission_id: int) -> list[dict]:
 
 
 __all__ = ["DecisionInput", "DecisionRecord", "Scope", "Vote", "record_decision", "label_policy", "add_months",
-           "write_audit_files", "audit_pdf", "label_pdf", "decisions_of", "verify_url", "build_report"]
+           "write_audit_files", "audit_pdf", "label_pdf", "decisions_of", "build_report"]

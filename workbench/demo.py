@@ -120,6 +120,7 @@ def ensure_demo(wb: Workbench) -> bool:
         return False
     spec = yaml.safe_load((FIXTURES / "demo_submissions.yaml").read_text(encoding="utf-8"))
     with reg.transaction():  # all of the demo or none of it
+        reg.set_meta("demo", "1")  # a demo registry: its QR codes may point to where it is served
         _load(wb, spec)
     return True
 

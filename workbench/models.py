@@ -169,6 +169,10 @@ class Dossier(BaseModel):
     description_ru: str = Field("", max_length=5000)
     description_en: str = Field("", max_length=5000)
     intended_purpose: str = Field("", max_length=3000)
+    # What parents read, in their language (``intended_purpose``/``retention`` are the fallback).
+    intended_purpose_kk: str = Field("", max_length=3000)
+    intended_purpose_ru: str = Field("", max_length=3000)
+    intended_purpose_en: str = Field("", max_length=3000)
     users: list[str] = Field(default_factory=list)
     grades: list[int] = Field(default_factory=list)
     min_age: int | None = Field(None, ge=3, le=99)
@@ -181,6 +185,9 @@ class Dossier(BaseModel):
     data_processing_location: str = Field("", max_length=300)
     data_categories: list[str] = Field(default_factory=list)
     retention: str = Field("", max_length=500)
+    retention_kk: str = Field("", max_length=500)
+    retention_ru: str = Field("", max_length=500)
+    retention_en: str = Field("", max_length=500)
     model_type: str = ""
     decision_mode: str = ""
     human_oversight: str = Field("", max_length=3000)

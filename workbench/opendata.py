@@ -116,7 +116,7 @@ class ExportCheck(BaseModel):
 
 def public_records(reg: Registry, *, today=None) -> list[dict]:
     """Every label as an export record of exactly ``EXPORT_FIELDS``, ordered by label ID."""
-    from .decisions import verify_url
+    from .public_url import verify_url
 
     today = today or utcnow().date()
     # The query names each column it reads, so a confidential column cannot slip in.
@@ -145,7 +145,7 @@ def public_records(reg: Registry, *, today=None) -> list[dict]:
             "decision_mode": r["mode"] or "", "data_categories": json.loads(r["cats"] or "[]"),
             "supersedes": previous.get(r["previous_id"], "") if r["previous_id"] else "",
             "audit_pdf_sha256": r["pdf_sha256"] or "", "policy_version": r["policy_version"],
-            "verify_url": verify_url(r["id"]),
+            "verify_url": verify_url(reg, r["id"]),
         })
     return records
 

@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "log.verify": frozenset({S, A}),
     # admin
     "users.manage": frozenset({A}),
+    "settings.manage": frozenset({A}),
     "backup.run": frozenset({A}),
 }
 

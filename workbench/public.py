@@ -1,15 +1,12 @@
 """What anyone may do without an account: search labels, read a label's page, file a complaint.
 
 Search runs in SQLite with the label's *effective* status (expiry derived from the date),
-so filtering, sorting, counting and paging all happen in SQL. SQLite's ``lower()`` folds
-only ASCII, and Kazakh letters (ә ғ қ ң ө ұ ү һ і) sort after я in code-point order, so
-each connection keeps a TEMP table of search keys per label (case-folded text, a Kazakh
-alphabetical sort key, scope strings) with indexes on the sort keys. It lives in the
-connection's temporary database, not in ``registry.db``, so the schema is untouched; it
-is topped up when the number of labels changes, which is enough because a label's name,
-vendor and scope never change after issue and labels are never deleted. That keeps every
-search free of per-row Python calls: p95 well under 50 ms at 10,000 labels
-(``benchmarks/bench_search.py``).
+so filtering, sorting, counting and paging all happen in SQL. Free text goes through the
+registry's FTS5 index (``workbench.search``: name, vendor, descriptions, purpose, and the
+scope in three languages, Kazakh and Russian folding, prefix matching); the sort keys and
+scope strings live beside it in ``label_search_keys``, kept in step by triggers on
+``labels``. That keeps every search free of per-row Python calls: p95 well under 50 ms at
+10,000 labels (``benchmarks/bench_search.py``).
 
 Complaints are protected against floods by a per-source rate limit and a small arithmetic
 challenge whose answer is checked here, below the UI.
@@ -25,11 +22,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from . import search
 from .db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
 from .i18n import format_date, format_number, t
 from .models import Actor, utcnow
 from .permissions import require
+from .search import ALL_SUBJECTS, fold, sort_key
 
 NO_LABEL = "public.no_label"
 EMPTY_COMPLAINT = "public.empty_complaint"
@@ -49,9 +48,6 @@ MAX_PAGE = 200
 LABEL_STATUSES = ("active", "suspended", "revoked", "expired", "superseded")
 TIERS = ("high", "limited", "minimal")
 
-#: Scope subjects that stand for every subject: such a label matches any subject filter.
-ALL_SUBJECTS = ("all subjects", "барлық пәндер", "все предметы")
-
 _EFFECTIVE = "(CASE WHEN l.status = 'active' AND substr(l.valid_until, 1, 10) < :today THEN 'expired' ELSE l.status END)"
 
 #: sort name -> ORDER BY clause. A table, so a new order is one row and one test case.
@@ -63,72 +59,10 @@ SORTS: dict[str, str] = {
     "tier": "CASE l.tier WHEN 'high' THEN 0 WHEN 'limited' THEN 1 ELSE 2 END, k.tool_key, k.id",
 }
 
-# Kazakh Cyrillic alphabetical order; Russian is the same alphabet without the nine
-# Kazakh letters. Each letter maps to a private-use code point in this order.
-_KK_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
-_SORT_TABLE = {ord(ch): 0xE000 + i for i, ch in enumerate(_KK_ALPHABET)}
-
-
-def fold(text: str | None) -> str:
-    """Case-folded text for matching (``ӘЛЕМ`` and ``әлем`` match)."""
-    return (text or "").casefold()
-
-
-def sort_key(text: str | None) -> str:
-    """A string that sorts in Kazakh (and Russian) alphabetical order, Latin first."""
-    return fold(text).translate(_SORT_TABLE)
-
-
-def _functions(reg: Registry) -> None:
-    """Register the Unicode-aware helpers on this connection (once)."""
-    if getattr(reg, "_pub_functions", False):
-        return
-    reg.conn.create_function("wb_fold", 1, fold, deterministic=True)
-    reg.conn.create_function("wb_sortkey", 1, sort_key, deterministic=True)
-    reg.conn.executescript(_KEYS_DDL)
-    reg._pub_functions = True  # type: ignore[attr-defined]
-
-
-_KEYS_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS pub_label_keys (
-    id TEXT PRIMARY KEY, hay TEXT NOT NULL, tool_key TEXT NOT NULL, vendor_key TEXT NOT NULL,
-    subjects TEXT NOT NULL, grades TEXT NOT NULL, langs TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS temp.pub_label_keys_tool ON pub_label_keys (tool_key, id);
-CREATE INDEX IF NOT EXISTS temp.pub_label_keys_vendor ON pub_label_keys (vendor_key, tool_key, id);
-"""
-
-
-def _search_keys(row: dict) -> tuple:
-    scope = json.loads(row["scope"])
-    # Separators around each value, so ",1," never matches grade 10 or 11.
-    return (row["id"], fold(f"{row['tool_name']} {row['vendor']} {row['id']}"), sort_key(row["tool_name"]),
-            sort_key(row["vendor"]), "\n" + "\n".join(fold(s) for s in scope.get("subjects", [])) + "\n",
-            "," + ",".join(str(int(g)) for g in scope.get("grades", [])) + ",",
-            "," + ",".join(scope.get("languages", [])) + ",")
-
 
 def _prepare(reg: Registry) -> None:
-    """Make sure every label has its row of search keys on this connection."""
-    _functions(reg)
-    with reg.locked():  # one statement sequence at a time per connection
-        counts = reg.conn.execute("SELECT (SELECT count(*) FROM labels), (SELECT count(*) FROM temp.pub_label_keys)"
-                                  ).fetchone()
-        if counts[0] == counts[1]:
-            return
-        # A savepoint joins a caller's transaction or makes its own; temp rows written in a
-        # transaction that rolls back roll back with it, so the counts stay comparable.
-        reg.conn.execute("SAVEPOINT pub_keys")
-        try:
-            reg.conn.execute("DELETE FROM temp.pub_label_keys WHERE id NOT IN (SELECT id FROM labels)")
-            rows = reg.conn.execute("SELECT id, tool_name, vendor, scope FROM labels "
-                                    "WHERE id NOT IN (SELECT id FROM temp.pub_label_keys)").fetchall()
-            reg.conn.executemany("INSERT INTO temp.pub_label_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 [_search_keys(dict(r)) for r in rows])
-        except BaseException:
-            reg.conn.execute("ROLLBACK TO pub_keys")
-            reg.conn.execute("RELEASE pub_keys")
-            raise
-        reg.conn.execute("RELEASE pub_keys")
+    """Bring the search index up to date with the labels (only changed labels are re-read)."""
+    search.refresh(reg)
 
 
 class LabelView(BaseModel):
@@ -179,12 +113,16 @@ class Query(BaseModel):
 
 
 def _where(q: Query, today: dt.date) -> tuple[str, dict[str, Any]]:
-    """The WHERE clause over ``labels l JOIN pub_label_keys k``: plain SQL, no Python per row."""
+    """The WHERE clause over ``labels l JOIN label_search_keys k``: plain SQL, no Python per row."""
     where: list[str] = []
     params: dict[str, Any] = {"today": today.isoformat()}
     if q.text.strip():
-        where.append("instr(k.hay, :text) > 0")  # instr, not LIKE: % and _ in the text are literal
-        params["text"] = fold(q.text.strip())
+        match = search.match_query(q.text)
+        if match is None:  # only punctuation: nothing can match it
+            where.append("0")
+        else:
+            where.append("k.n IN (SELECT rowid FROM label_fts WHERE label_fts MATCH :text)")
+            params["text"] = match
     if q.vendor.strip():
         where.append("instr(k.vendor_key, :vendor) > 0")
         params["vendor"] = sort_key(q.vendor.strip())
@@ -208,7 +146,7 @@ def _where(q: Query, today: dt.date) -> tuple[str, dict[str, Any]]:
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-_FROM = " FROM labels l JOIN temp.pub_label_keys k ON k.id = l.id"
+_FROM = " FROM labels l JOIN label_search_keys k ON k.id = l.id"
 
 
 def search_labels(reg: Registry, actor: Actor, *, text: str = "", tier: str | None = None,
@@ -220,7 +158,9 @@ def search_labels(reg: Registry, actor: Actor, *, text: str = "", tier: str | No
     Parameters
     ----------
     text:
-        Matches the tool's name, the vendor or the label ID, ignoring case (Kazakh too).
+        Words that each start a word of the tool's name, vendor, label ID, descriptions,
+        purpose, or its subjects, grades, languages and tier in any of the three languages;
+        case, diacritics and Kazakh letters folded (``workbench.search``).
     tier, status, language:
         Exact codes; ``status`` is the effective status (an active label past its date
         is ``expired``).
@@ -322,6 +262,7 @@ class LabelPage(BaseModel):
     decision_mode: str = ""
     users: list[str] = Field(default_factory=list)
     data_categories: list[str] = Field(default_factory=list)
+    purpose: dict[str, str] = Field(default_factory=dict)
     history: list[VersionEntry] = Field(default_factory=list)
     has_pdf: bool = False
     pdf_file_name: str | None = None
@@ -339,7 +280,8 @@ class LabelPage(BaseModel):
         if grades:
             lines.append(t("pub.scope.grades", lang, grades=_grade_span(grades)))
         if scope.get("subjects"):
-            lines.append(t("pub.scope.subjects", lang, subjects=", ".join(scope["subjects"])))
+            lines.append(t("pub.scope.subjects", lang,
+                           subjects=", ".join(search.subject_name(s, lang) for s in scope["subjects"])))
         if scope.get("languages"):
             names = [t(f"lang.{c}", lang) if c in ("kk", "ru", "en", "other") else c for c in scope["languages"]]
             lines.append(t("pub.scope.languages", lang, languages=", ".join(names)))
@@ -353,7 +295,11 @@ class LabelPage(BaseModel):
         """The conditions of use, or a sentence saying there are none."""
         if not self.label.conditions:
             return [t("pub.conditions.none", lang)]
-        return [t("pub.conditions.intro", lang, n=len(self.label.conditions))] + list(self.label.conditions)
+        return [t("pub.conditions.intro", lang, n=len(self.label.conditions))] + self.conditions(lang)
+
+    def conditions(self, lang: str) -> list[str]:
+        """The conditions, each in ``lang`` when the committee wrote it in the three languages."""
+        return [in_reader_language(c, lang) for c in self.label.conditions]
 
     def validity_line(self, lang: str) -> str:
         """Valid from and until, with the days left or how long ago it ended."""
@@ -368,7 +314,7 @@ class LabelPage(BaseModel):
     def status_line(self, lang: str) -> str:
         """The status in words, with the reason the committee gave for a change."""
         status = t(f"label_status.{self.label.status}", lang)
-        reason = self.label.status_reason.strip()
+        reason = in_reader_language(self.label.status_reason.strip(), lang)
         if self.label.status == "superseded" and reason:
             return t("pub.status.superseded_by", lang, status=status, id=reason)
         if reason and self.label.status in ("suspended", "revoked"):
@@ -427,9 +373,27 @@ def label_page(reg: Registry, actor: Actor, label_id: str, today: dt.date | None
         description={lang: dossier.get(f"description_{lang}", "") for lang in ("kk", "ru", "en")
                      if dossier.get(f"description_{lang}")},
         decision_mode=dossier.get("decision_mode", ""), users=list(dossier.get("users", [])),
+        purpose={lang: in_language(dossier, "intended_purpose", lang) for lang in ("kk", "ru", "en")},
         data_categories=list(dossier.get("data_categories", [])),
         days_left=(dt.date.fromisoformat(label.valid_until[:10]) - today).days,
     )
+
+
+#: The committee writes a condition in three languages as "kk / ru / en" (one text, three parts).
+TRILINGUAL_SEPARATOR = " / "
+
+
+def in_reader_language(text: str, lang: str) -> str:
+    """The reader's part of a "kk / ru / en" text; any other text as written."""
+    parts = [p.strip() for p in text.split(TRILINGUAL_SEPARATOR)]
+    if len(parts) == 3 and all(parts) and lang in ("kk", "ru", "en"):
+        return parts[("kk", "ru", "en").index(lang)]
+    return text
+
+
+def in_language(dossier: dict, field: str, lang: str) -> str:
+    """A free-text field of the dossier in ``lang`` when the vendor wrote it, else as written."""
+    return (dossier.get(f"{field}_{lang}") or dossier.get(field) or "").strip()
 
 
 def label_pdf_file(reg: Registry, actor: Actor, label_id: str) -> tuple[str, bytes] | None:

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 from workbench import auth, consent, decisions, labels, public, reviews, rules, submissions as subs
-from workbench.i18n import format_date
+from workbench.i18n import format_date, t
 from workbench.models import PUBLIC, Status
 
 from .conftest import PEOPLE, Cast, Screen, wait_until
@@ -233,74 +233,67 @@ def _vendor_receives_the_verdict(screen: Screen, cast: Cast, sub_id: int, label_
     screen.logout()
 
 
-def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: str, tmp_path) -> None:
+def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: str, tmp_path, server: str) -> None:
+    """The public pages are plain HTML (``workbench.web``): a visitor reads, verifies, downloads."""
     reg = cast.wb.registry
-    # the registry is the first page; nobody is logged in
-    screen.see(screen.tr("registry.title"))
-    assert screen.key("logout").count() == 0
-    screen.fill("reg_text", "ойлау")  # case-insensitive search by part of the name
-    screen.key("reg_text").locator("input").press("Enter")
-    screen.settle()
-    screen.see(screen.tr("registry.count", n=1))
+    page = screen.page
+    page.goto(f"{server}/")  # the registry is the site's first page; nobody is logged in
+    page.get_by_role("heading", name=screen.tr("registry.title")).wait_for()
+    page.get_by_label(screen.tr("registry.search")).fill("ойлау")  # the first word of the name, in lower case
+    page.get_by_label(screen.tr("registry.search")).press("Enter")
+    page.get_by_text(screen.tr("registry.count", n=1)).wait_for()
     screen.shot("visitor_finds_the_tool")
-    screen.click(f"reg_open_{label_id}")
-    screen.page.get_by_role("heading", name=f"{TOOL} {VERSION}").wait_for()
-    screen.see(screen.tr("pub.label.scope"))
+    page.get_by_role("link", name=TOOL).click()
+    page.get_by_role("heading", name=f"{TOOL} {VERSION}").wait_for()
+    page.get_by_role("heading", name=screen.tr("pub.label.scope")).wait_for()
     screen.shot("visitor_reads_the_label_page")
 
-    with screen.page.expect_download() as download_info:
-        screen.button("reg_pdf").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=screen.tr("pub.label.audit_pdf")).click()
     pdf_path = tmp_path / download_info.value.suggested_filename
     download_info.value.save_as(pdf_path)
     signed = pdf_path.read_bytes()
     assert signed == public.label_pdf_file(reg, PUBLIC, label_id)[1]
 
-    screen.nav("nav.verify")
-    screen.see(screen.tr("verify.title"))
-    screen.page.get_by_role("tab", name=screen.tr("pub.verify.tab_pdf")).click()
-    screen.key("verify_pdf").locator('input[type="file"]').set_input_files(str(pdf_path))
-    screen.see(screen.tr("pub.verify.all_ok"), timeout=60_000)
+    page.get_by_role("link", name=screen.tr("nav.verify"), exact=True).click()
+    page.get_by_role("heading", name=screen.tr("verify.title")).wait_for()
+    page.set_input_files("#pdf", str(pdf_path))
+    page.locator('form[enctype="multipart/form-data"] button').click()
+    page.get_by_text(screen.tr("pub.verify.all_ok")).first.wait_for(timeout=60_000)
     verdict = labels.verify_document(reg, PUBLIC, signed, cast.wb.keys)
     assert verdict.ok
+    answers = page.locator(".answers li")
     for line in verdict.explain(screen.lang):  # intact, signed by the committee, label active
-        screen.see(line)
-    assert screen.main().get_by_text(re.compile(r"^✔ ")).count() == 3
-    assert screen.main().get_by_text(re.compile(r"^✘ ")).count() == 0
+        assert any(line.lstrip("✔✘ ") in text for text in answers.all_inner_texts())
+    assert page.locator(".answers li.yes").count() == 3 and page.locator(".answers li.no").count() == 0
     screen.shot("visitor_verified_the_pdf")
 
     # A copy changed after signing (here: a line appended) must not pass.
     changed = tmp_path / "changed.pdf"
     changed.write_bytes(signed + b"\n% changed after signing\n")
-    screen.key("verify_pdf").locator('input[type="file"]').set_input_files(str(changed))
-    screen.see(screen.tr("pub.verify.not_ok"), timeout=60_000)
-    verdict = labels.verify_document(reg, PUBLIC, changed.read_bytes(), cast.wb.keys)
-    assert not verdict.intact
-    for line in verdict.explain(screen.lang):
-        screen.see(line)
-    assert screen.main().get_by_text(re.compile(r"^✘ ")).count() >= 1
+    page.set_input_files("#pdf", str(changed))
+    page.locator('form[enctype="multipart/form-data"] button').click()
+    page.get_by_text(screen.tr("pub.verify.not_ok")).first.wait_for(timeout=60_000)
+    assert not labels.verify_document(reg, PUBLIC, changed.read_bytes(), cast.wb.keys).intact
+    assert page.locator(".answers li.no").count() >= 1
     screen.shot("visitor_sees_a_changed_copy_fail")
 
-    # The QR code printed on the PDF holds the address of the verify page for this label;
-    # a phone that scans it opens that address (a new session, still nobody logged in).
-    qr_url = decisions.verify_url(label_id)
+    # The QR code printed on the PDF holds the address of the verify page for this label,
+    # in the PDF's language; a phone that scans it opens that address.
+    qr_url = f"{server}/verify?label={label_id}&lang=kk"
     assert qr_url in re.sub(r"\s+", "", _pdf_text(pdf_path)), "the PDF prints the address its QR code holds"
-    screen.page.goto(qr_url)
-    screen.see(screen.tr("pub.verify.all_ok"), timeout=60_000)
-    assert screen.main().get_by_text(re.compile(r"^✔ ")).count() == 3
+    page.goto(qr_url)
+    page.get_by_text(screen.tr("pub.verify.all_ok")).first.wait_for(timeout=60_000)
+    assert page.locator(".answers li.yes").count() == 3
     screen.shot("visitor_scanned_the_qr_code")
 
-    # the consent forms, in Russian this time (the sidebar switch keeps the session)
-    screen.switch_language("ru")
-    screen.nav("nav.registry")
-    screen.see(screen.tr("registry.title"))
-    screen.fill("reg_text", TOOL)
-    screen.key("reg_text").locator("input").press("Enter")
-    screen.settle()
-    screen.click(f"reg_open_{label_id}")
-    screen.see(screen.tr("pub.label.scope"))
+    # the consent forms, in Russian this time (the language link keeps the page)
+    page.get_by_role("link", name="Русский").click()
+    page.get_by_role("link", name=t("pub.verify.open_label", "ru", id=label_id)).click()
+    page.get_by_role("heading", name=t("pub.label.scope", "ru")).wait_for()
     for code in ("ru", "kk"):
-        with screen.page.expect_download() as download_info:
-            screen.button(f"reg_consent_{code}").click()
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name=t(f"pubweb.consent.{code}", "ru")).click()
         download = download_info.value
         assert download.suggested_filename == consent.consent_file_name(label_id, code)
         form = tmp_path / download.suggested_filename
@@ -317,7 +310,7 @@ def _pdf_text(path) -> str:
 
 
 @pytest.mark.e2e
-def test_vendor_to_committee_to_public_registry(cast, open_screen, tmp_path):
+def test_vendor_to_committee_to_public_registry(cast, open_screen, server, tmp_path):
     # Everything is clicked in the browser, both reviewers included; only the dossier's
     # later steps are saved through the service (see REST_OF_DOSSIER).
     # Each person works in their own browser (a new context is a new Streamlit session).
@@ -325,8 +318,8 @@ def test_vendor_to_committee_to_public_registry(cast, open_screen, tmp_path):
     # submission of the wizard), so a second person in the same tab would land in the
     # first one's review.
     vendor = open_screen()
-    vendor.see(vendor.tr("registry.title"))
-    vendor.shot("registry_before_login")
+    vendor.see(vendor.tr("login.title"))
+    vendor.shot("login_page")
     sub_id = _vendor_submits(vendor, cast)
     _secretary_screens_and_assigns(open_screen(), cast, sub_id)
     _reviewer_reviews(open_screen(), cast, sub_id, "rev1", pictures=True)
@@ -335,4 +328,4 @@ def test_vendor_to_committee_to_public_registry(cast, open_screen, tmp_path):
     _vendor_receives_the_verdict(open_screen(), cast, sub_id, label_id, tmp_path)
 
     visitor = open_screen()  # nobody logged in
-    _visitor_finds_verifies_and_downloads(visitor, cast, label_id, tmp_path)
+    _visitor_finds_verifies_and_downloads(visitor, cast, label_id, tmp_path, server)

@@ -20,8 +20,9 @@ from ._base import _lang, cli, friendly
                                           "and the demo signing key (only on an empty home).")
 @click.option("--p12", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Import the committee's certificate and private key (PKCS#12) as the signing key.")
+@click.option("--public-url", default=None, help="The public address printed in QR codes (checked).")
 @friendly
-def init(demo: bool, p12: Path | None) -> None:
+def init(demo: bool, p12: Path | None, public_url: str | None) -> None:
     """Create the registry under WORKBENCH_HOME; with --demo, a demo registry with demo data.
 
     Outside a demo the signing key's passphrase is asked (or read from
@@ -32,6 +33,10 @@ def init(demo: bool, p12: Path | None) -> None:
 
     wb = Workbench.open()
     lang = _lang()
+    if public_url is not None:  # first, so a refused address leaves nothing half set up
+        from ..public_url import set_public_url
+
+        set_public_url(wb.registry, SYSTEM, public_url)
     if demo:
         created = ensure_demo(wb)
         click.echo(t("cli.init_done", lang, path=str(wb.home.db_path)))

@@ -1,0 +1,203 @@
+"""``workbench publish DIR``: the public pages as static files, for any static host or CDN.
+
+The same templates and the same context functions as the live server (``pages``,
+``render``), written once per language with ``MirrorLinks`` (relative links, so the site
+works under any path prefix), beside the signed open data:
+
+    index.html                 chooses the language (Kazakh by default)
+    kk/index.html              the registry, first page; kk/registry/N.html the next ones
+    kk/label/ID.html           each label's page
+    kk/verify.html             verification in the browser (see below)
+    kk/complaint.html          points to the live site's complaint form
+    kk/dashboard.html, kk/open-data.html
+    audit/ID.pdf               the signed audit PDFs
+    consent/ID-kk.pdf          the signed consent forms of active labels
+    open-data/                 registry.json, registry.csv, schema.json, SHA256SUMS(.p7s)
+    search/index.json          the search index for the mirror's script
+    assets/site.css, assets/mirror.js
+
+Search on the mirror: ``mirror.js`` (a few KB) loads ``search/index.json`` when someone
+searches and applies the server's folding and prefix rules (``workbench.search``) in the
+browser. Without JavaScript the registry is browsed page by page.
+
+Verification on the mirror: ``mirror.js`` hashes the chosen PDF with Web Crypto and looks
+the hash up in ``open-data/registry.json`` (``audit_pdf_sha256``), the list that
+``SHA256SUMS`` and its CMS signature cover; the file never leaves the computer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from markupsafe import escape
+
+from .. import consent, public
+from ..errors import WorkbenchError
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, t
+from ..models import PUBLIC, utcnow
+from ..search import ALL_SUBJECTS_KEY, _WORD, _document, _subject_names, search_fold, subject_key
+from . import pages
+from .render import STATIC, MirrorLinks, render
+
+NOT_A_FOLDER = "pubweb.publish.not_folder"
+#: Status words and messages the mirror's script shows, per language.
+_SCRIPT_TEXTS = ("pubweb.mirror.found", "pubweb.mirror.pdf_known", "pubweb.mirror.pdf_unknown",
+                 "pubweb.mirror.label_unknown", "registry.empty")
+
+
+@dataclass
+class Published:
+    folder: Path
+    pages: int
+    labels: int
+    files: int
+
+
+def _write(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+
+
+def search_index(reg, *, today: dt.date | None = None) -> dict:
+    """The mirror's search index: per label its card facts and its folded words.
+
+    Labels for all subjects carry a flag instead of every subject's name; the names are
+    listed once (``all_subjects``).
+    """
+    today = today or utcnow().date()
+    rows = reg.query("SELECT l.id, l.tool_name, l.tool_version, l.vendor, l.tier, l.scope, l.status, l.valid_until, "
+                     "s.dossier FROM labels l LEFT JOIN submissions s ON s.id = l.submission_id ORDER BY l.id")
+    every_words = set(_WORD.findall(search_fold(" ".join(t(ALL_SUBJECTS_KEY, lang) for lang in LANGUAGES))))
+    labels = []
+    for row in rows:
+        scope = json.loads(row["scope"] or "{}")
+        every = any(subject_key(str(s)) == ALL_SUBJECTS_KEY for s in scope.get("subjects", []))
+        kept = [s for s in scope.get("subjects", []) if subject_key(str(s)) != ALL_SUBJECTS_KEY]
+        words = set(_WORD.findall(_document(dict(row, scope=json.dumps({**scope, "subjects": kept})))))
+        if every:
+            words |= every_words
+        labels.append([row["id"], row["tool_name"], row["tool_version"], row["vendor"],
+                       public.effective_status(row["status"], row["valid_until"], today), row["valid_until"],
+                       " ".join(_without_prefixes(words)), 1 if every else 0])
+    return {"version": 1, "all_subjects": " ".join(sorted(_every_subject_word())), "labels": labels}
+
+
+def _without_prefixes(words: set[str]) -> list[str]:
+    """The words, less those that begin another word (prefix search finds them through it)."""
+    ordered = sorted(words)
+    return [w for i, w in enumerate(ordered) if not (i + 1 < len(ordered) and ordered[i + 1].startswith(w))
+            or len(w) == 1]
+
+
+def _every_subject_word() -> set[str]:
+    """Every word of every subject's name: what a label for all subjects is also found by."""
+    return {w for group in _subject_names().values() for name in group for w in _WORD.findall(search_fold(name))}
+
+
+def publish(wb, dest: Path, *, today: dt.date | None = None, consent_forms: bool = True) -> Published:
+    """Write the static mirror of the public side into ``dest``.
+
+    Parameters
+    ----------
+    wb:
+        The open workbench (registry and signing keys).
+    dest:
+        The folder; created if missing, its earlier mirror files replaced.
+    consent_forms:
+        Also write the signed consent forms of active labels (three per label).
+
+    Returns
+    -------
+    Published
+        The folder and how many pages, labels and files were written.
+    """
+    from ..opendata import export_registry
+
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise WorkbenchError(NOT_A_FOLDER, path=str(dest))
+    dest.mkdir(parents=True, exist_ok=True)
+    reg = wb.registry
+    today = today or utcnow().date()
+    export_registry(reg, wb.keys, dest / "open-data", today=today)
+    for name in ("site.css", "mirror.js"):
+        _write(dest / "assets" / name, (STATIC / name).read_bytes())
+    _write(dest / "search" / "index.json", json.dumps(search_index(reg, today=today), ensure_ascii=False,
+                                                       separators=(",", ":")))
+    ids = [r["id"] for r in reg.query("SELECT id FROM labels ORDER BY id")]
+    for label_id in ids:
+        found = public.label_pdf_file(reg, PUBLIC, label_id)
+        if found:
+            _write(dest / "audit" / f"{label_id}.pdf", found[1])
+        if consent_forms and public.get_label(reg, PUBLIC, label_id, today).status in consent.USABLE_STATUSES:
+            for lang in LANGUAGES:
+                _write(dest / "consent" / f"{label_id}-{lang}.pdf",
+                       consent.consent_form(reg, PUBLIC, label_id, lang, wb.keys, today=today))
+    from ..public_url import page_url
+
+    count = 0
+    for lang in LANGUAGES:
+        texts = json.dumps({k.rsplit(".", 1)[-1]: t(k, lang) for k in _SCRIPT_TEXTS}
+                           | {f"status_{s}": t(f"label_status.{s}", lang) for s in public.LABEL_STATUSES},
+                           ensure_ascii=False)
+        query = pages.RegistryQuery()
+        first = pages.registry_context(reg, lang, query, today=today)
+        for n in range(1, first["pages"] + 1):
+            ctx = first if n == 1 else pages.registry_context(reg, lang, pages.RegistryQuery(page=n), today=today)
+            depth = 1 if n == 1 else 2
+            path = dest / lang / ("index.html" if n == 1 else f"registry/{n}.html")
+            _write(path, render("registry.html", MirrorLinks(lang, depth), "registry", {"page": n},
+                                mirror_texts=texts, **ctx))
+            count += 1
+        for label_id in ids:
+            ctx = pages.label_context(reg, lang, label_id, today=today)
+            _write(dest / lang / "label" / f"{label_id}.html",
+                   render("label.html", MirrorLinks(lang, 2), "label", {"id": label_id}, **ctx))
+            count += 1
+        one = MirrorLinks(lang, 1)
+        _write(dest / lang / "verify.html", render("verify.html", one, "verify", result=None, lines=[], label_id="",
+                                                   error=None, max_mb=20, mirror_texts=texts))
+        _write(dest / lang / "complaint.html", render("complaint.html", one, "complaint",
+                                                      live_url=page_url(reg, "/complaint", lang)))
+        _write(dest / lang / "dashboard.html", render("dashboard.html", one, "dashboard",
+                                                      **pages.dashboard_context(reg, lang, today=today)))
+        files = [dict(name=p.name, size=p.stat().st_size, sha256=_sha256(p))
+                 for p in sorted((dest / "open-data").iterdir()) if not p.name.startswith(".")]
+        _write(dest / lang / "open-data.html", render("open_data.html", one, "open_data", files=files))
+        count += 4
+    _write(dest / "index.html", _root_page())
+    return Published(folder=dest, pages=count + 1, labels=len(ids),
+                     files=sum(1 for p in dest.rglob("*") if p.is_file()))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _root_page() -> str:
+    """The site's entry: Kazakh by default, the other two one click away (no script)."""
+    links = " · ".join(f'<a href="{code}/index.html" hreflang="{code}" lang="{code}">{escape(LANGUAGE_NAMES[code])}</a>'
+                       for code in LANGUAGES)
+    return (f'<!doctype html><html lang="{DEFAULT_LANGUAGE}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta http-equiv="refresh" content="0; url={DEFAULT_LANGUAGE}/index.html">'
+            f'<title>{escape(t("pubweb.site", DEFAULT_LANGUAGE))}</title></head>'
+            f'<body><p>{links}</p></body></html>')
+
+
+def remove_mirror(dest: Path) -> None:
+    """Remove a mirror written by ``publish`` (the folders it owns only)."""
+    for name in (*LANGUAGES, "audit", "consent", "open-data", "search", "assets"):
+        shutil.rmtree(Path(dest) / name, ignore_errors=True)
+
+
+__all__ = ["publish", "search_index", "Published", "remove_mirror"]
