@@ -1,0 +1,1 @@
+"""The committee's own tests of generative tools (issue 15)."""
