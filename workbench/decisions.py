@@ -25,6 +25,7 @@ from . import rules
 from .db import Registry
 from .errors import ValidationFailed, WorkbenchError
 from .fairness_runs import latest_runs
+from .genai import _report as genai_report
 from .i18n import normalise_language, t
 from .models import Actor, Submission, now_iso, utcnow
 from .permissions import require
@@ -260,6 +261,7 @@ def _evidence(reg: Registry, actor: Actor, sub: Submission, summaries) -> list[d
         items.append({"name": f"checklist {summaries[0][0].checklist_version}", "sha256": summaries[0][0].checklist_hash})
     items += [{"name": f"fairness run #{run.id} ({run.attachment_name})", "sha256": run.result_hash}
               for run in latest_runs(reg, actor, sub.id)]
+    items += genai_report.evidence(reg, actor, sub.id)
     return items
 
 
@@ -310,6 +312,7 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
         tool=rp.ToolInfo(name=sub.tool_name, version=sub.tool_version or "—", vendor=org,
                          description=getattr(d, f"description_{lang}", "") or d.description_kk or d.description_ru),
         tier=tier, tier_rationale=rationale, principles=principle_rows, fairness=checks, charts=charts,
+        genai=genai_report.report_sections(reg, actor, sub.id, lang),
         decision=rp.DecisionInfo(
             outcome=PDF_OUTCOME[decision.outcome], date=today,
             votes_for=sum(v.vote == "for" for v in votes), votes_against=sum(v.vote == "against" for v in votes),

@@ -14,7 +14,7 @@ Example
 """
 
 from ._detect import DETECTORS, language_of, measure, wilson
-from ._runner import (EndpointError, ImportError_ as AnswersFileError, RunOptions, check_endpoint, export_jsonl,
+from ._runner import (EndpointError, AnswersFileError, RunOptions, check_endpoint, export_jsonl,
                       import_answers, run_live, transcript_sha256)
 from ._sandbox import DEMO_MODEL, Sandbox, create_app, start_demo_sandbox
 from ._score import CategoryResult, CounterfactualCheck, RunResult, load_policy, sentence, summarise

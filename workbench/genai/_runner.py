@@ -50,7 +50,7 @@ class EndpointError(WorkbenchError):
     """The endpoint is not allowed, cannot be reached, or refused the committee's requests."""
 
 
-class ImportError_(WorkbenchError):
+class AnswersFileError(WorkbenchError):
     """A vendor's answers file cannot be used."""
 
 
@@ -277,11 +277,11 @@ def import_answers(suites: list[Suite], langs: list[str], data: bytes, *, sample
     all problems are reported together and nothing is stored unless the file is complete.
     """
     if len(data) > MAX_IMPORT_BYTES:
-        raise ImportError_(IMPORT_TOO_BIG, limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+        raise AnswersFileError(IMPORT_TOO_BIG, limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportError_(IMPORT_INVALID, problem="UTF-8") from None
+        raise AnswersFileError(IMPORT_INVALID, problem="UTF-8") from None
     wanted = {p.entry_id: p for p in prompts(suites, langs, samples)}
     answers: dict[str, str] = {}
     problems: list[str] = []
@@ -298,17 +298,17 @@ def import_answers(suites: list[Suite], langs: list[str], data: bytes, *, sample
         answer = _answer_of(row)
         if key not in wanted or answer is None:
             if key and key not in wanted:
-                raise ImportError_(IMPORT_UNKNOWN, id=key[:80], line=number)
+                raise AnswersFileError(IMPORT_UNKNOWN, id=key[:80], line=number)
             problems.append(str(number))
             continue
         if key in answers:
-            raise ImportError_(IMPORT_DUPLICATE, id=key[:80], line=number)
+            raise AnswersFileError(IMPORT_DUPLICATE, id=key[:80], line=number)
         answers[key] = answer[:MAX_ANSWER_CHARS]
     if problems:
-        raise ImportError_(IMPORT_LINE, lines=", ".join(problems[:10]) + (" …" if len(problems) > 10 else ""))
+        raise AnswersFileError(IMPORT_LINE, lines=", ".join(problems[:10]) + (" …" if len(problems) > 10 else ""))
     missing = [k for k in wanted if k not in answers]
     if missing:
-        raise ImportError_(IMPORT_MISSING, count=len(missing), first=", ".join(missing[:3]))
+        raise AnswersFileError(IMPORT_MISSING, count=len(missing), first=", ".join(missing[:3]))
     started = now_iso()
     entries = [{"entry_id": p.entry_id, "suite": p.suite, "item_id": p.item_id, "lang": p.lang, "sample": p.sample,
                 "messages": p.messages, "answer": answers[p.entry_id], "error": None} for p in wanted.values()]
