@@ -148,6 +148,25 @@ def is_demo(reg: Registry) -> bool:
     return reg.get_meta("demo") == "1"
 
 
+DEMO_API_KEY = "sk-demo-bilim-2026"
+
+
+def attach_demo_sandbox(reg: Registry, secrets: SecretBox, url: str) -> list[int]:
+    """Point every generative submission of a *demo* registry at the running demo sandbox.
+
+    Called by ``serve --demo`` after ``start_demo_sandbox()``; does nothing outside a demo.
+    """
+    from ._sandbox import DEMO_MODEL
+
+    if not is_demo(reg):
+        return []
+    ids = [r["id"] for r in reg.query("SELECT id FROM submissions WHERE json_extract(dossier, '$.model_type') = "
+                                      "'generative' ORDER BY id")]
+    for sid in ids:
+        set_endpoint(reg, SYSTEM, secrets, sid, url, model=DEMO_MODEL, api_key=DEMO_API_KEY, allow_private=True)
+    return ids
+
+
 # --- runs ---------------------------------------------------------------------------------
 
 def _items_of(transcript: dict) -> dict:
