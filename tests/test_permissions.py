@@ -6,7 +6,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import complaints, decisions, fairness_runs, labels
+from workbench import complaints, decisions, fairness_runs, genai, labels
 from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
 from workbench import admin, auth, public, reviews, submissions as subs
@@ -14,6 +14,7 @@ from workbench.errors import NotFound, PermissionDenied, WorkbenchError
 from workbench.models import PUBLIC, Role
 from workbench.permissions import PERMISSIONS, can
 from workbench.storage import FileStore
+from workbench.genai._runner import make_transcript
 
 CSV = b"y_true,y_pred,sex\n1,1,F\n0,1,M\n"
 
@@ -85,6 +86,12 @@ CALLS = {
     "log.verify": lambda c, a: admin.verify_log(c["reg"], a),
     "users.manage": lambda c, a: auth.list_users(c["reg"], a),
     "backup.run": lambda c, a: admin.backup(c["reg"], a, c["store"].root / "b.db"),
+    "genai.run": lambda c, a: genai.save_run(c["reg"], a, make_transcript(
+        genai.resolve_suites("facts"), ["en"], 1, "offline", "offline", "", [], "2026-12-01"), submission_id=c["review"]),
+    "genai.rate": lambda c, a: genai.rate(c["reg"], a, 1, "fact-01:en:1", "ok"),
+    "genai.view": lambda c, a: genai.list_runs(c["reg"], a, c["review"]),
+    "genai.endpoint": lambda c, a: genai.set_endpoint(c["reg"], a, genai.SecretBox(c["store"].root / "keys"),
+                                                      c["review"], "http://93.184.215.14/v1"),
 }
 
 

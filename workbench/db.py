@@ -326,8 +326,54 @@ CREATE TRIGGER labels_search_upd AFTER UPDATE ON labels BEGIN INSERT OR IGNORE I
 CREATE TRIGGER labels_search_del AFTER DELETE ON labels BEGIN INSERT OR IGNORE INTO label_search_stale VALUES (old.id); END;
 """
 
+_V10_GENAI_RUNS = """
+CREATE TABLE genai_endpoints (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    url TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    api_key_enc BLOB,
+    key_hint TEXT NOT NULL DEFAULT '',
+    set_by INTEGER REFERENCES users(id),
+    set_at TEXT NOT NULL
+);
+CREATE TABLE genai_runs (
+    id INTEGER PRIMARY KEY,
+    submission_id INTEGER REFERENCES submissions(id),
+    mode TEXT NOT NULL CHECK (mode IN ('live','offline')),
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    suite_version TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    samples INTEGER NOT NULL,
+    tier TEXT NOT NULL,
+    run_by INTEGER REFERENCES users(id),
+    run_by_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    transcript TEXT NOT NULL,
+    transcript_sha256 TEXT NOT NULL,
+    result TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    policy_version TEXT NOT NULL
+);
+CREATE INDEX genai_runs_submission ON genai_runs(submission_id);
+CREATE TRIGGER genai_runs_frozen BEFORE UPDATE ON genai_runs
+BEGIN SELECT RAISE(ABORT, 'genai transcripts are frozen'); END;
+CREATE TRIGGER genai_runs_kept BEFORE DELETE ON genai_runs
+BEGIN SELECT RAISE(ABORT, 'genai transcripts are frozen'); END;
+CREATE TABLE genai_ratings (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES genai_runs(id),
+    entry_id TEXT NOT NULL,
+    rating TEXT NOT NULL CHECK (rating IN ('ok','not_ok')),
+    note TEXT NOT NULL DEFAULT '',
+    rated_by INTEGER REFERENCES users(id),
+    rated_at TEXT NOT NULL,
+    UNIQUE (run_id, entry_id, rated_by)
+);
+"""
+
 MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
-                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES, _V9_SEARCH)
+                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES, _V9_SEARCH, _V10_GENAI_RUNS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

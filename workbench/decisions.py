@@ -25,6 +25,7 @@ from . import public_url, rules
 from .db import Registry
 from .errors import ValidationFailed, WorkbenchError
 from .fairness_runs import latest_runs
+from .genai import _report as genai_report
 from .i18n import normalise_language, t
 from .models import Actor, Submission, now_iso, utcnow
 from .permissions import require
@@ -277,6 +278,7 @@ def _evidence(reg: Registry, actor: Actor, sub: Submission, summaries) -> list[d
         items.append({"name": f"checklist {summaries[0][0].checklist_version}", "sha256": summaries[0][0].checklist_hash})
     items += [{"name": f"fairness run #{run.id} ({run.attachment_name})", "sha256": run.result_hash}
               for run in latest_runs(reg, actor, sub.id)]
+    items += genai_report.evidence(reg, actor, sub.id)
     return items
 
 
@@ -324,6 +326,7 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
                          description=getattr(d, f"description_{lang}", "") or d.description_kk or d.description_ru),
         tier=tier, tier_rationale=rationale, principles=principle_rows, fairness=checks, charts=charts,
         fairness_headlines=headlines,
+        genai=genai_report.report_sections(reg, actor, sub.id, lang),
         decision=rp.DecisionInfo(
             outcome=PDF_OUTCOME[decision.outcome], date=today,
             votes_for=sum(v.vote == "for" for v in votes), votes_against=sum(v.vote == "against" for v in votes),

@@ -40,6 +40,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "review.sign_off": frozenset({R}),
     "clarification.request": frozenset({R, S}),
     "fairness.run": frozenset({R, S}),
+    "genai.run": frozenset({R, S}),
+    "genai.rate": frozenset({R, S}),
+    "genai.view": frozenset({V, R, S}),
+    "genai.endpoint": frozenset({V, R, S}),
     # secretary
     "submission.screen": frozenset({S}),
     "reviewer.assign": frozenset({S}),

@@ -158,6 +158,48 @@ class EvidenceHash(_Data):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+class GenaiRow(_Data):
+    """One category in one language of the committee's generative-tool tests."""
+
+    category: str
+    language: str
+    n: int = Field(0, ge=0)
+    k: int = Field(0, ge=0)
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    outcome: Outcome
+    by_reviewer: int = Field(0, ge=0)
+
+
+class GenaiPaired(_Data):
+    """One counterfactual comparison (fairness engine), e.g. girl vs boy on refusals."""
+
+    attribute: str
+    metric: str
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    outcome: Outcome
+    reason: str = ""
+
+
+class GenaiReport(_Data):
+    """A stored run of the generative-tool suites (live or offline), with reviewers' ratings applied."""
+
+    suite_version: str
+    mode: str
+    endpoint: str
+    policy_version: str
+    transcript_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    verdict: Outcome
+    sentences: list[str] = Field(default_factory=list)
+    rows: list[GenaiRow] = Field(default_factory=list)
+    paired: list[GenaiPaired] = Field(default_factory=list)
+    by_reviewer: int = Field(0, ge=0)
+    needs_review: int = Field(0, ge=0)
+
+
 class AuditReportData(_Data):
     """Everything an audit PDF shows, as plain data (free text already in the PDF's language)."""
 
@@ -168,6 +210,7 @@ class AuditReportData(_Data):
     fairness: list[FairnessCheck] = Field(default_factory=list)
     fairness_headlines: list[str] = Field(default_factory=list)  # one plain-words line per feature
     charts: list[RateChart] = Field(default_factory=list)
+    genai: list[GenaiReport] = Field(default_factory=list)
     decision: DecisionInfo
     reviewers: list[str] = Field(default_factory=list)
     label: LabelInfo | None = None
@@ -613,6 +656,43 @@ def _section_fairness(data: AuditReportData, lang: str, st: dict, width: float) 
     return out
 
 
+def _section_genai(data: AuditReportData, lang: str, st: dict, width: float) -> list[Flowable]:
+    """The committee's own tests of a generative tool; empty (section left out) for other tools."""
+    out: list[Flowable] = []
+    for run in data.genai:
+        out += [_p(t("genai.report.explainer", lang), st["small"]), Spacer(1, 2 * mm)]
+        facts = [
+            [_p(t("genai.report.suites", lang), st["cell_head"]), _p(run.suite_version, st["cell"])],
+            [_p(t("genai.report.mode", lang), st["cell_head"]),
+             _p(t(f"genai.report.mode_{run.mode}", lang) + f" · {run.endpoint}", st["cell"])],
+            [_p(t("genai.report.policy", lang), st["cell_head"]), _p(run.policy_version, st["cell"])],
+            [_p(t("genai.report.transcript", lang), st["cell_head"]), _p(run.transcript_sha256, st["hash"])],
+            [_p(t("genai.report.verdict", lang), st["cell_head"]), _p(t(f"report.outcome.{run.verdict}", lang), st["cell_head"])],
+        ]
+        out += [_grid(facts, [40 * mm, width - 40 * mm], header=False,
+                      extra=[("BACKGROUND", (1, 4), (1, 4), _OUTCOME_COLOUR[run.verdict])]), Spacer(1, 3 * mm)]
+        out += _bullets(run.sentences, st)
+        head = ["genai.report.col_category", "genai.report.col_language", "genai.report.col_share",
+                "genai.report.col_people", "report.col.outcome"]
+        rows: list[list] = [[_p(t(k, lang), st["cell_head"]) for k in head]]
+        extra = []
+        for row in run.rows:
+            rows.append([_p(row.category, st["cell"]), _p(row.language, st["cell"]),
+                         _p(f"{row.k}/{row.n} · " + _with_interval(row.estimate, row.ci_low, row.ci_high, lang), st["cell"]),
+                         _p(str(row.by_reviewer), st["cell_right"]),
+                         _p(t(f"report.outcome.{row.outcome}", lang), st["cell_head"])])
+            extra.append(("BACKGROUND", (4, len(rows) - 1), (4, len(rows) - 1), _OUTCOME_COLOUR[row.outcome]))
+        widths = [44 * mm, 24 * mm, 52 * mm, 18 * mm]
+        out += [Spacer(1, 2 * mm), _grid(rows, widths + [width - sum(widths)], extra=extra)]
+        if run.paired:
+            out.append(_p(t("genai.report.paired_heading", lang), st["h2"]))
+            out += _bullets([f"{pair.attribute} — {t(f'report.outcome.{pair.outcome}', lang)}: {pair.reason}"
+                             for pair in run.paired], st)
+        out += [Spacer(1, 2 * mm), _p(t("genai.report.people", lang, rated=run.by_reviewer, waiting=run.needs_review),
+                                      st["small"])]
+    return out
+
+
 def _section_decision(data: AuditReportData, lang: str, st: dict, width: float) -> list[Flowable]:
     dec = data.decision
     any_ = t("report.any", lang)
@@ -683,6 +763,7 @@ _SECTIONS: tuple[tuple[str, Callable[..., list[Flowable]]], ...] = (
     ("report.section.risk", _section_risk),
     ("report.section.checklist", _section_checklist),
     ("report.section.fairness", _section_fairness),
+    ("genai.report.section", _section_genai),
     ("report.section.decision", _section_decision),
     ("report.section.reviewers", _section_reviewers),
     ("report.section.label", _section_label),
@@ -723,11 +804,16 @@ def render_audit_pdf(report: AuditReportData, lang: str) -> bytes:
     )
     width = doc.width - _FRAME_PADDING
     story = _title_page(report, lang, st, width)
-    for number, (key, section) in enumerate(_SECTIONS, start=1):
+    number = 0
+    for key, section in _SECTIONS:
+        body = section(report, lang, st, width)
+        if not body:  # a section that does not apply to this tool (generative tests) is left out
+            continue
+        number += 1
         # Keep a heading with the start of its section.
         story.append(CondPageBreak(40 * mm))
         story.append(_p(f"{number}. {t(key, lang)}", st["h1"]))
-        story += section(report, lang, st, width)
+        story += body
     if report.log_head:
         story += [Spacer(1, 4 * mm), _p(t("ops.report.log_head", lang, head=report.log_head), st["small"])]
     footer_label = label_id or report.tool.name

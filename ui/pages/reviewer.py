@@ -58,8 +58,9 @@ def _wizard(sub) -> None:
     tool = sub.dossier.model_type or "other"
     steps = ["risk"]
     sections = rules.applicable_sections(checklist, review.tier, tool) if review.tier else []
-    steps += [s.id for s, _ in sections] + ["fairness", "summary"]
-    titles = {"risk": tr("wizard.risk"), "fairness": tr("wizard.fairness"), "summary": tr("wizard.summary")}
+    steps += [s.id for s, _ in sections] + ["fairness"] + (["genai"] if tool == "generative" else []) + ["summary"]
+    titles = {"risk": tr("wizard.risk"), "fairness": tr("wizard.fairness"), "summary": tr("wizard.summary"),
+              "genai": tr("genai.ui.step")}
     titles.update({s.id: f"{s.id}. {s.title.get(lang())}" for s, _ in sections})
     if not review.tier:
         st.info(tr("wizard.risk_first"))
@@ -82,6 +83,10 @@ def _wizard(sub) -> None:
         from ui import fairness_panel
 
         fairness_panel.render(sub)
+    elif step == "genai":
+        from ui import genai_panel
+
+        genai_panel.render(sub)
     elif step == "summary":
         _summary(sub, review)
     else:

@@ -29,6 +29,8 @@ _COMMANDS: dict[str, tuple[str, str | None, str]] = {
     "keys": ("workbench.cli._verify", None, "The committee's signing key."),
     "restore": ("workbench.cli._registry", None,
                 "Replace the registry with the backup SRC (refuses a file that is not a registry)."),
+    "probe": ("workbench.cli._probe", None,
+              "The committee's own tests of a generative tool (run, export, import, sandbox)."),
     "publish": ("workbench.cli._publish", None,
                 "Render the public side as a static mirror (pages per language, signed open data) into DEST."),
     "public-url": ("workbench.cli._serve", None, "Show or set the public address printed in QR codes and links."),

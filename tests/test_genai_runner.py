@@ -1,0 +1,375 @@
+"""Live runs against the demo sandbox, the SSRF guard, offline round trip, frozen transcripts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from workbench import genai, submissions as subs
+from workbench.cli import cli
+from workbench.db import Registry
+from workbench.errors import NotFound, PermissionDenied
+from workbench.genai import _runner
+from workbench.genai._sandbox import free_port, reply
+from workbench.models import PUBLIC
+
+PUBLIC_IP = "http://93.184.215.14/v1"  # a public address literal: no DNS needed
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    box = genai.start_demo_sandbox()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def keyed_sandbox():
+    box = genai.start_demo_sandbox(api_key="sk-demo-secret-1234")
+    yield box
+    box.stop()
+
+
+def _by(result, category, lang):
+    return next(c for c in result.categories if c.category == category and c.language == lang)
+
+
+# --- a live run finds the sandbox's deliberate flaws --------------------------------------
+
+@pytest.fixture(scope="module")
+def live(sandbox):
+    suites = genai.resolve_suites("disclosure,child_safety,academic_integrity,language,counterfactual")
+    seen = []
+    opts = genai.RunOptions(model="bilim-demo-1", allow_private=True, concurrency=8)
+    transcript = genai.run_live(suites, ["kk", "ru", "en"], sandbox.url, opts,
+                                progress=lambda d, n: seen.append((d, n)))
+    items = genai.item_index(suites)
+    sha = genai.transcript_sha256(transcript)
+    result = genai.summarise(transcript["entries"], items, suite_version=transcript["suite_version"],
+                             endpoint=transcript["endpoint"], model="bilim-demo-1", transcript_sha256=sha)
+    return transcript, result, seen
+
+
+def test_live_run_finds_the_deliberate_flaws(live):
+    transcript, result, seen = live
+    assert all(e["error"] is None and e["answer"] for e in transcript["entries"])
+    # Flaw 1: no AI disclosure in Kazakh, but in Russian and English.
+    assert _by(result, "disclosure", "kk").outcome == "fail" and _by(result, "disclosure", "kk").k == 0
+    assert _by(result, "disclosure", "ru").outcome == "pass" and _by(result, "disclosure", "en").outcome == "pass"
+    # Flaw 2: it writes the whole essay, in every language.
+    assert all(_by(result, "academic_integrity", lang).outcome == "fail" for lang in ("kk", "ru", "en"))
+    # Flaw 3: some Kazakh questions answered in Russian.
+    kk = _by(result, "language", "kk")
+    assert kk.outcome == "fail" and 0 < kk.k < kk.n and _by(result, "language", "ru").outcome == "pass"
+    # What it does well is seen as well: the helpline, with intervals.
+    safety = _by(result, "child_safety", "kk")
+    assert safety.outcome == "pass" and safety.ci_low < safety.estimate <= safety.ci_high
+    assert result.needs_review, "answers naming no helpline number wait for a reviewer"
+    assert result.verdict == "fail"
+    assert seen[-1] == (len(transcript["entries"]),) * 2  # the progress bar reached the end
+
+
+def test_counterfactual_pairs_go_through_the_fairness_engine(live):
+    _, result, _ = live
+    attributes = {c.attribute for c in result.counterfactual}
+    assert attributes == {"name", "gender", "school", "language"}
+    for c in result.counterfactual:
+        assert c.metric in ("counterfactual_refusal_gap", "counterfactual_length_gap")
+        assert c.reason["kk"] and c.pairs == 36
+    # The sandbox treats both sides alike: no gap is found.
+    assert all(c.outcome == "pass" for c in result.counterfactual)
+
+
+def test_plain_words_sentences_in_three_languages(live):
+    _, result, _ = live
+    kk = result.sentences("kk")
+    en = result.sentences("en")
+    assert any(s.startswith("In Kazakh, the tool said it was an AI in 0 of 32 conversations") for s in en)
+    assert any("In Russian, the tool said it was an AI in 32 of 32 conversations" in s for s in en)
+    assert any("ЖИ екенін 32 әңгіменің ішінде 0 рет" in s for s in kk)
+    assert all("%" in s for s in en)
+
+
+def test_json_object_has_exactly_the_issue_keys(live):
+    _, result, _ = live
+    data = result.to_json()
+    assert set(data) == {"suite_version", "endpoint", "categories", "needs_review", "verdict", "transcript_sha256"}
+    assert set(data["categories"][0]) == {"category", "language", "n", "estimate", "ci_low", "ci_high", "outcome"}
+    json.dumps(data)
+
+
+def test_api_key_is_sent_and_a_wrong_key_is_a_refusal(keyed_sandbox):
+    suites = genai.resolve_suites("facts")
+    good = genai.RunOptions(api_key="sk-demo-secret-1234", allow_private=True)
+    transcript = genai.run_live(suites, ["en"], keyed_sandbox.url, good)
+    assert transcript["entries"][0]["answer"]
+    with pytest.raises(genai.EndpointError) as info:
+        genai.run_live(suites, ["en"], keyed_sandbox.url, genai.RunOptions(api_key="wrong", allow_private=True))
+    assert info.value.key == _runner.REFUSED and info.value.params["status"] == 401
+
+
+def test_unreachable_endpoint_is_a_clear_error():
+    port = free_port()
+    with pytest.raises(genai.EndpointError) as info:
+        genai.run_live(genai.resolve_suites("facts"), ["en"], f"http://127.0.0.1:{port}/v1",
+                       genai.RunOptions(allow_private=True, retries=1, backoff=0.01, timeout=2))
+    assert info.value.key == _runner.UNREACHABLE
+    assert "127.0.0.1" in info.value.translate("kk")
+
+
+# --- safety of the runner -----------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/v1", "http://localhost/v1", "http://10.1.2.3/v1", "http://192.168.0.10/v1",
+    "http://172.16.5.4/v1", "http://169.254.169.254/latest/meta-data", "http://[::1]/v1",
+    "http://[::ffff:127.0.0.1]/v1", "http://[fe80::1]/v1", "http://0.0.0.0/v1", "http://100.64.0.1/v1",
+])
+def test_ssrf_inward_addresses_are_refused_outside_the_demo(url):
+    with pytest.raises(genai.EndpointError) as info:
+        genai.check_endpoint(url)
+    assert info.value.key == _runner.PRIVATE
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/v1", "file:///etc/passwd", "http://user:pw@example.com/v1",
+                                 "not a url", "http://:80/v1"])
+def test_malformed_endpoints_are_refused(url):
+    with pytest.raises(genai.EndpointError) as info:
+        genai.check_endpoint(url)
+    assert info.value.key == _runner.BAD_URL
+
+
+def test_the_demo_may_use_loopback():
+    assert genai.check_endpoint("http://127.0.0.1:9/v1", allow_private=True) == "http://127.0.0.1:9/v1"
+
+
+def _mock(handler):
+    return genai.RunOptions(allow_private=False, transport=httpx.MockTransport(handler), backoff=0.001)
+
+
+def _ok(content="I am an AI."):
+    return httpx.Response(200, json={"choices": [{"message": {"role": "assistant", "content": content}}]})
+
+
+def test_redirect_to_another_host_is_refused():
+    def handler(request):
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/meta-data"})
+
+    with pytest.raises(genai.EndpointError) as info:
+        genai.run_live(genai.resolve_suites("facts"), ["en"], PUBLIC_IP, _mock(handler))
+    assert info.value.key == _runner.REDIRECT
+
+
+def test_same_host_redirect_is_followed():
+    def handler(request):
+        if request.url.path == "/v1/chat/completions":
+            return httpx.Response(307, headers={"location": "/v2/chat/completions"})
+        return _ok()
+
+    transcript = genai.run_live(genai.resolve_suites("facts"), ["en"], PUBLIC_IP, _mock(handler))
+    assert all(e["answer"] == "I am an AI." for e in transcript["entries"])
+
+
+def test_retries_with_back_off_then_succeeds_and_temperature_zero_is_sent():
+    calls = {"n": 0}
+    bodies = []
+
+    def handler(request):
+        calls["n"] += 1
+        bodies.append(json.loads(request.content))
+        return httpx.Response(503) if calls["n"] <= 2 else _ok()
+
+    opts = _mock(handler)
+    opts.concurrency = 1
+    transcript = genai.run_live(genai.resolve_suites("facts"), ["en"], PUBLIC_IP, opts)
+    assert transcript["entries"][0]["answer"] == "I am an AI."
+    assert calls["n"] == 2 + len(transcript["entries"])
+    assert bodies[0]["temperature"] == 0
+
+
+def test_temperature_is_dropped_where_not_allowed():
+    def handler(request):
+        body = json.loads(request.content)
+        if "temperature" in body:
+            return httpx.Response(400, json={"error": {"message": "temperature is not supported"}})
+        return _ok()
+
+    transcript = genai.run_live(genai.resolve_suites("facts"), ["en"], PUBLIC_IP, _mock(handler))
+    assert all(e["answer"] for e in transcript["entries"])
+
+
+def test_oversized_answers_are_capped():
+    def handler(request):
+        return _ok("x" * (_runner.MAX_ANSWER_BYTES + 10))
+
+    transcript = genai.run_live(genai.resolve_suites("facts"), ["en"], PUBLIC_IP, _mock(handler))
+    assert all(e["error"] == "answer_too_large" and e["answer"] is None for e in transcript["entries"])
+
+
+# --- offline export and import ------------------------------------------------------------
+
+def test_offline_export_and_import_round_trip():
+    suites = genai.resolve_suites("disclosure,facts")
+    exported = genai.export_jsonl(suites, ["kk", "en"])
+    lines = [json.loads(line) for line in exported.splitlines()]
+    assert len(lines) == sum(len(s.items) for s in suites) * 2
+    answers = "\n".join(json.dumps({"custom_id": row["custom_id"], "answer": reply(row["messages"])},
+                                   ensure_ascii=False) for row in lines).encode()
+    transcript = genai.import_answers(suites, ["kk", "en"], answers)
+    assert transcript["mode"] == "offline" and len(transcript["entries"]) == len(lines)
+    by_id = {e["entry_id"]: e for e in transcript["entries"]}
+    assert by_id[lines[0]["custom_id"]]["messages"] == lines[0]["messages"]
+    # OpenAI batch output lines are accepted too.
+    batch = "\n".join(json.dumps({"custom_id": row["custom_id"], "response": {"body": {"choices": [
+        {"message": {"content": reply(row["messages"])}}]}}}) for row in lines).encode()
+    again = genai.import_answers(suites, ["kk", "en"], batch)
+    assert [e["answer"] for e in again["entries"]] == [e["answer"] for e in transcript["entries"]]
+
+
+@pytest.mark.parametrize("mangle, key", [
+    (lambda rows: rows[:-1], _runner.IMPORT_MISSING),
+    (lambda rows: rows + [rows[0]], _runner.IMPORT_DUPLICATE),
+    (lambda rows: rows + ['{"custom_id": "nope:kk:1", "answer": "x"}'], _runner.IMPORT_UNKNOWN),
+    (lambda rows: rows + ["{not json"], _runner.IMPORT_LINE),
+])
+def test_import_refuses_an_incomplete_or_foreign_file(mangle, key):
+    suites = genai.resolve_suites("disclosure")
+    rows = [json.dumps({"custom_id": json.loads(l)["custom_id"], "answer": "ok"})
+            for l in genai.export_jsonl(suites, ["ru"]).splitlines()]
+    with pytest.raises(genai.AnswersFileError) as info:
+        genai.import_answers(suites, ["ru"], "\n".join(mangle(rows)).encode())
+    assert info.value.key == key
+
+
+def test_import_refuses_bytes_that_are_not_utf8():
+    with pytest.raises(genai.AnswersFileError):
+        genai.import_answers(genai.resolve_suites("facts"), ["ru"], b"\xff\xfe\x00garbage")
+
+
+# --- frozen transcripts, permissions, the API key at rest ---------------------------------
+
+@pytest.fixture
+def ctx(reg, people, dossier, tmp_path):
+    sub = subs.create_submission(reg, people.vendor_a, dossier)
+    subs.submit(reg, people.vendor_a, sub.id)
+    subs.screen(reg, people.secretary, sub.id, complete=True)
+    subs.assign_reviewer(reg, people.secretary, sub.id, people.reviewer1.user_id)
+    return {"reg": reg, "p": people, "sub": sub.id, "secrets": genai.SecretBox(tmp_path / "keys")}
+
+
+def _offline(suites_spec="disclosure", langs=("kk",)):
+    suites = genai.resolve_suites(suites_spec)
+    rows = [json.loads(l) for l in genai.export_jsonl(suites, list(langs)).splitlines()]
+    data = "\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])}) for r in rows)
+    return genai.import_answers(suites, list(langs), data.encode())
+
+
+def test_transcripts_are_frozen(ctx):
+    reg, p = ctx["reg"], ctx["p"]
+    stored, _ = genai.save_run(reg, p.reviewer1, _offline(), submission_id=ctx["sub"])
+    with pytest.raises(sqlite3.DatabaseError, match="frozen"):
+        reg.execute("UPDATE genai_runs SET verdict = 'pass' WHERE id = ?", (stored.id,))
+    with pytest.raises(sqlite3.DatabaseError, match="frozen"):
+        reg.execute("DELETE FROM genai_runs WHERE id = ?", (stored.id,))
+    assert genai.transcript(reg, p.reviewer1, stored.id)["entries"]
+    assert any(e.action == "genai.run_saved" and e.payload["transcript_sha256"] == stored.transcript_sha256
+               for e in reg.events("submission", ctx["sub"]))
+
+
+def test_only_the_committee_and_the_vendor_concerned_can_read_a_transcript(ctx):
+    reg, p = ctx["reg"], ctx["p"]
+    stored, _ = genai.save_run(reg, p.secretary, _offline(), submission_id=ctx["sub"])
+    for allowed in (p.vendor_a, p.reviewer1, p.secretary):
+        assert genai.transcript(reg, allowed, stored.id)["entries"]
+    for stranger in (p.vendor_b, p.reviewer2, PUBLIC, p.admin):
+        with pytest.raises(NotFound):
+            genai.transcript(reg, stranger, stored.id)
+        with pytest.raises((NotFound, PermissionDenied)):
+            genai.list_runs(reg, stranger, ctx["sub"])
+    with pytest.raises(PermissionDenied):
+        genai.save_run(reg, p.vendor_a, _offline(), submission_id=ctx["sub"])  # vendors do not grade themselves
+    with pytest.raises(PermissionDenied):
+        genai.rate(reg, p.vendor_a, stored.id, "disc-01:kk:1", "ok")
+
+
+def test_api_key_is_encrypted_at_rest_and_never_shown_again(ctx):
+    reg, p = ctx["reg"], ctx["p"]
+    reg.set_meta("demo", "1")
+    ep = genai.set_endpoint(reg, p.vendor_a, ctx["secrets"], ctx["sub"], "http://127.0.0.1:9/v1", model="m",
+                            api_key="sk-live-abcdef987654")
+    assert ep.has_key and ep.key_hint == "7654" and "sk-live" not in ep.model_dump_json()
+    raw = reg.one("SELECT * FROM genai_endpoints WHERE submission_id = ?", (ctx["sub"],))
+    assert b"sk-live" not in raw["api_key_enc"] and "abcdef" not in json.dumps({k: str(v) for k, v in raw.items()})
+    assert ctx["secrets"].open(raw["api_key_enc"]) == "sk-live-abcdef987654"
+    assert all("sk-live" not in e.model_dump_json() for e in reg.events())
+    # Changing the URL keeps the key; another vendor cannot even see the endpoint.
+    genai.set_endpoint(reg, p.vendor_a, ctx["secrets"], ctx["sub"], "http://127.0.0.1:10/v1")
+    assert genai.get_endpoint(reg, p.reviewer1, ctx["sub"]).key_hint == "7654"
+    with pytest.raises(NotFound):
+        genai.get_endpoint(reg, p.vendor_b, ctx["sub"])
+
+
+def test_outside_the_demo_a_stored_endpoint_must_be_public(ctx):
+    with pytest.raises(genai.EndpointError):
+        genai.set_endpoint(ctx["reg"], ctx["p"].vendor_a, ctx["secrets"], ctx["sub"], "http://10.0.0.5/v1")
+
+
+def test_live_run_from_a_submission_and_reviewers_rate_the_unsure_answers(ctx, sandbox):
+    reg, p = ctx["reg"], ctx["p"]
+    reg.set_meta("demo", "1")
+    genai.set_endpoint(reg, p.vendor_a, ctx["secrets"], ctx["sub"], sandbox.url, model="bilim-demo-1")
+    stored, first = genai.run_for_submission(reg, p.reviewer1, ctx["secrets"], ctx["sub"],
+                                             genai.resolve_suites("child_safety"), ["kk", "ru", "en"])
+    assert first.needs_review and all(c.by_reviewer == 0 for c in first.categories)
+    for entry_id in first.needs_review:
+        genai.rate(reg, p.reviewer1, stored.id, entry_id, "not_ok", note="no number given")
+    after = genai.result(reg, p.secretary, stored.id)
+    assert after.needs_review == []
+    assert sum(c.by_reviewer for c in after.categories) == len(first.needs_review)
+    assert sum(c.n for c in after.categories) == sum(c.n for c in first.categories) + len(first.needs_review)
+    # Two reviewers who disagree decide nothing: the answer waits again.
+    subs.assign_reviewer(reg, p.secretary, ctx["sub"], p.reviewer2.user_id)
+    genai.rate(reg, p.reviewer2, stored.id, first.needs_review[0], "ok")
+    assert first.needs_review[0] in genai.result(reg, p.secretary, stored.id).needs_review
+
+
+# --- the command line ---------------------------------------------------------------------
+
+def test_cli_probe_run_json_and_exit_codes(home, sandbox):
+    reg = Registry(home / "registry.db")
+    reg.set_meta("demo", "1")
+    reg.close()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["probe", "run", "--suite", "disclosure", "--endpoint", sandbox.url, "--lang", "kk,ru",
+                              "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert set(data) == {"suite_version", "endpoint", "categories", "needs_review", "verdict", "transcript_sha256"}
+    assert data["verdict"] == "fail" and data["suite_version"].startswith("disclosure@")
+    port = free_port()
+    bad = runner.invoke(cli, ["probe", "run", "--suite", "facts", "--endpoint", f"http://127.0.0.1:{port}/v1",
+                              "--lang", "en"])
+    assert bad.exit_code == 2 and "127.0.0.1" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_cli_refuses_loopback_outside_the_demo(home):
+    out = CliRunner().invoke(cli, ["probe", "run", "--suite", "facts", "--endpoint", "http://127.0.0.1:9/v1"],
+                             env={"WORKBENCH_LANG": "en"})
+    assert out.exit_code == 2 and "internal network" in out.stderr
+
+
+def test_cli_export_then_import(home, tmp_path):
+    runner = CliRunner()
+    prompts_file = tmp_path / "prompts.jsonl"
+    assert runner.invoke(cli, ["probe", "export", "--suite", "facts", "--lang", "ru", "-o", str(prompts_file)]).exit_code == 0
+    rows = [json.loads(l) for l in prompts_file.read_text(encoding="utf-8").splitlines()]
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])},
+                                            ensure_ascii=False) for r in rows), encoding="utf-8")
+    out = runner.invoke(cli, ["probe", "import", str(answers), "--suite", "facts", "--lang", "ru", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["categories"][0]["n"] == 32 and data["categories"][0]["outcome"] == "pass"

@@ -1,0 +1,315 @@
+"""Running suites: live against a vendor's OpenAI-compatible endpoint, or offline (JSONL).
+
+Live runs use httpx with timeouts, retries with exponential back-off (429, 5xx and
+connection errors), a concurrency limit, temperature 0 where the endpoint allows it, a
+cap on each answer's size, and no redirects to another host. Outside the demo, endpoints
+whose host resolves to a loopback, private, link-local or otherwise reserved address are
+refused, so the committee's own network is never probed; each host is checked once per
+run, and a redirect is followed only to the same host (and checked again).
+
+Either way the result is a *transcript*: every prompt and answer, with the suites'
+versions and hashes, frozen as canonical JSON and identified by its SHA-256.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from ..errors import WorkbenchError
+from ..models import now_iso
+from ._suite import Prompt, Suite, prompts, suite_version
+
+TRANSCRIPT_FORMAT = "workbench-genai-transcript/1"
+MAX_ANSWER_BYTES = 64 * 1024
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_ANSWER_CHARS = 20_000
+
+BAD_URL = "genai.error.bad_endpoint"
+PRIVATE = "genai.error.private_endpoint"
+UNREACHABLE = "genai.error.unreachable"
+REFUSED = "genai.error.refused"
+REDIRECT = "genai.error.redirect"
+IMPORT_INVALID = "genai.error.import_invalid"
+IMPORT_LINE = "genai.error.import_line"
+IMPORT_UNKNOWN = "genai.error.import_unknown"
+IMPORT_MISSING = "genai.error.import_missing"
+IMPORT_DUPLICATE = "genai.error.import_duplicate"
+IMPORT_TOO_BIG = "genai.error.import_too_big"
+
+
+class EndpointError(WorkbenchError):
+    """The endpoint is not allowed, cannot be reached, or refused the committee's requests."""
+
+
+class AnswersFileError(WorkbenchError):
+    """A vendor's answers file cannot be used."""
+
+
+# --- SSRF guard ---------------------------------------------------------------------------
+
+def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+            or ip.is_unspecified or (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT))
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def check_endpoint(url: str, *, allow_private: bool = False) -> str:
+    """Validate an endpoint URL and, outside the demo, refuse inward addresses.
+
+    Returns the normalised base URL. Raises ``EndpointError``.
+    """
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise EndpointError(BAD_URL, url=url[:200])
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise EndpointError(BAD_URL, url=url[:200]) from None
+    if allow_private:
+        return url.rstrip("/")
+    host = parts.hostname
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise EndpointError(UNREACHABLE, url=url[:200], reason="DNS") from None
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        if _blocked(ip):
+            raise EndpointError(PRIVATE, url=url[:200], address=str(ip))
+    return url.rstrip("/")
+
+
+def completions_url(base: str) -> str:
+    return base if base.rstrip("/").endswith("/chat/completions") else base.rstrip("/") + "/chat/completions"
+
+
+# --- live runs ----------------------------------------------------------------------------
+
+@dataclass
+class RunOptions:
+    model: str = ""
+    api_key: str | None = None
+    temperature: float | None = 0.0
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.5
+    concurrency: int = 4
+    max_tokens: int = 800
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+    allow_private: bool = False
+    transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)  # tests
+
+
+class _Fatal(Exception):
+    def __init__(self, error: EndpointError) -> None:
+        self.error = error
+
+
+async def _post(client: httpx.AsyncClient, url: str, payload: dict, opts: RunOptions,
+                checked: set[str]) -> tuple[int, bytes, str]:
+    """One POST following only same-host redirects; the body is read up to the cap."""
+    target = url
+    for _ in range(4):
+        origin = "{0}://{1}".format(*urlsplit(target)[:2])
+        if origin not in checked:
+            check_endpoint(target, allow_private=opts.allow_private)
+            checked.add(origin)
+        async with client.stream("POST", target, json=payload) as resp:
+            if resp.status_code in (301, 302, 303, 307, 308):
+                location = urljoin(target, resp.headers.get("location", ""))
+                if urlsplit(location)[:2] != urlsplit(target)[:2] or urlsplit(location).port != urlsplit(target).port:
+                    raise _Fatal(EndpointError(REDIRECT, url=url[:200], location=location[:200]))
+                target = location
+                continue
+            body = bytearray()
+            async for chunk in resp.aiter_bytes():
+                body += chunk
+                if len(body) > opts.max_answer_bytes:
+                    return resp.status_code, b"", "answer_too_large"
+            return resp.status_code, bytes(body), ""
+    raise _Fatal(EndpointError(REDIRECT, url=url[:200], location=target[:200]))
+
+
+async def _ask(client: httpx.AsyncClient, url: str, prompt: Prompt, opts: RunOptions, state: dict) -> dict:
+    entry = {"entry_id": prompt.entry_id, "suite": prompt.suite, "item_id": prompt.item_id, "lang": prompt.lang,
+             "sample": prompt.sample, "messages": prompt.messages, "answer": None, "error": None}
+    last = "unknown"
+    for attempt in range(opts.retries + 1):
+        payload: dict[str, Any] = {"model": opts.model, "messages": prompt.messages, "max_tokens": opts.max_tokens}
+        if state["temperature"] is not None:
+            payload["temperature"] = state["temperature"]
+        try:
+            status, body, problem = await _post(client, url, payload, opts, state["checked"])
+        except EndpointError as exc:
+            raise _Fatal(exc) from None
+        except httpx.TransportError as exc:
+            last = type(exc).__name__
+        else:
+            if problem:
+                entry["error"] = problem
+                return entry
+            if status == 200:
+                try:
+                    data = json.loads(body)
+                    content = data["choices"][0]["message"]["content"]
+                    entry["answer"] = str(content or "")[:MAX_ANSWER_CHARS]
+                    entry["finish_reason"] = data["choices"][0].get("finish_reason")
+                except (ValueError, KeyError, IndexError, TypeError):
+                    entry["error"] = "malformed_response"
+                return entry
+            if status in (401, 403, 404):
+                raise _Fatal(EndpointError(REFUSED, url=url[:200], status=status))
+            if status == 400 and state["temperature"] is not None and b"temperature" in body:
+                state["temperature"] = None  # the model does not allow it: use its default
+                continue
+            last = f"HTTP {status}"
+            if status not in (408, 409, 425, 429, 500, 502, 503, 504):
+                entry["error"] = last
+                return entry
+        if attempt < opts.retries:
+            await asyncio.sleep(opts.backoff * (2 ** attempt))
+    entry["error"] = last
+    return entry
+
+
+async def _run(items: list[Prompt], base: str, opts: RunOptions,
+               progress: Callable[[int, int], None] | None) -> list[dict]:
+    url = completions_url(base)
+    headers = {"Authorization": f"Bearer {opts.api_key}"} if opts.api_key else {}
+    timeout = httpx.Timeout(opts.timeout, connect=min(opts.timeout, 10.0))
+    limits = httpx.Limits(max_connections=opts.concurrency, max_keepalive_connections=opts.concurrency)
+    state: dict[str, Any] = {"temperature": opts.temperature, "checked": set()}
+    done, total = 0, len(items)
+    report = progress or (lambda _d, _t: None)
+    async with httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits, follow_redirects=False,
+                                 transport=opts.transport, trust_env=False) as client:
+        # The first request alone: an unreachable or refusing endpoint stops the run at once.
+        try:
+            first = await _ask(client, url, items[0], opts, state)
+        except _Fatal as fatal:
+            raise fatal.error from None
+        if first["error"] and first["error"] not in ("malformed_response", "answer_too_large"):
+            raise EndpointError(UNREACHABLE, url=base[:200], reason=first["error"])
+        done += 1
+        report(done, total)
+        results: list[dict | None] = [first] + [None] * (total - 1)
+        gate = asyncio.Semaphore(opts.concurrency)
+
+        async def one(i: int) -> None:
+            nonlocal done
+            async with gate:
+                results[i] = await _ask(client, url, items[i], opts, state)
+            done += 1
+            report(done, total)
+
+        try:
+            await asyncio.gather(*(one(i) for i in range(1, total)))
+        except _Fatal as fatal:
+            raise fatal.error from None
+    return [r for r in results if r is not None]
+
+
+def run_live(suites: list[Suite], langs: list[str], endpoint: str, opts: RunOptions, *, samples: int = 1,
+             progress: Callable[[int, int], None] | None = None) -> dict:
+    """Send every prompt to the endpoint; return the transcript (not yet stored)."""
+    base = check_endpoint(endpoint, allow_private=opts.allow_private)
+    items = prompts(suites, langs, samples)
+    started = now_iso()
+    entries = asyncio.run(_run(items, base, opts, progress))
+    return make_transcript(suites, langs, samples, "live", base, opts.model, entries, started)
+
+
+def make_transcript(suites: list[Suite], langs: list[str], samples: int, mode: str, endpoint: str, model: str,
+                    entries: list[dict], started: str) -> dict:
+    return {"format": TRANSCRIPT_FORMAT, "mode": mode, "endpoint": endpoint, "model": model,
+            "suite_version": suite_version(suites), "suites": {s.name: s.sha256 for s in suites},
+            "languages": list(langs), "samples": samples, "started_at": started, "finished_at": now_iso(),
+            "entries": entries}
+
+
+def canonical(transcript: dict) -> str:
+    return json.dumps(transcript, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def transcript_sha256(transcript: dict) -> str:
+    return hashlib.sha256(canonical(transcript).encode("utf-8")).hexdigest()
+
+
+# --- offline runs -------------------------------------------------------------------------
+
+def export_jsonl(suites: list[Suite], langs: list[str], samples: int = 1) -> str:
+    """The prompts as JSONL for the vendor to run: one request per line, ``custom_id`` to echo back."""
+    version = suite_version(suites)
+    lines = [json.dumps({"custom_id": p.entry_id, "suite_version": version, "suite": p.suite, "language": p.lang,
+                         "messages": p.messages}, ensure_ascii=False) for p in prompts(suites, langs, samples)]
+    return "\n".join(lines) + "\n"
+
+
+def _answer_of(row: dict) -> str | None:
+    """``{"custom_id", "answer"}`` or an OpenAI batch output line (``response.body.choices``)."""
+    if isinstance(row.get("answer"), str):
+        return row["answer"]
+    try:
+        return str(row["response"]["body"]["choices"][0]["message"]["content"])
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def import_answers(suites: list[Suite], langs: list[str], data: bytes, *, samples: int = 1,
+                   endpoint: str = "offline", model: str = "") -> dict:
+    """Check a vendor's answers file against the export and build the transcript.
+
+    Every line must be JSON with a ``custom_id`` (or ``id``) from the export and an answer;
+    all problems are reported together and nothing is stored unless the file is complete.
+    """
+    if len(data) > MAX_IMPORT_BYTES:
+        raise AnswersFileError(IMPORT_TOO_BIG, limit_mb=MAX_IMPORT_BYTES // (1024 * 1024))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AnswersFileError(IMPORT_INVALID, problem="UTF-8") from None
+    wanted = {p.entry_id: p for p in prompts(suites, langs, samples)}
+    answers: dict[str, str] = {}
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            assert isinstance(row, dict)
+        except (ValueError, AssertionError):
+            problems.append(str(number))
+            continue
+        key = str(row.get("custom_id") or row.get("id") or "")
+        answer = _answer_of(row)
+        if key not in wanted or answer is None:
+            if key and key not in wanted:
+                raise AnswersFileError(IMPORT_UNKNOWN, id=key[:80], line=number)
+            problems.append(str(number))
+            continue
+        if key in answers:
+            raise AnswersFileError(IMPORT_DUPLICATE, id=key[:80], line=number)
+        answers[key] = answer[:MAX_ANSWER_CHARS]
+    if problems:
+        raise AnswersFileError(IMPORT_LINE, lines=", ".join(problems[:10]) + (" …" if len(problems) > 10 else ""))
+    missing = [k for k in wanted if k not in answers]
+    if missing:
+        raise AnswersFileError(IMPORT_MISSING, count=len(missing), first=", ".join(missing[:3]))
+    started = now_iso()
+    entries = [{"entry_id": p.entry_id, "suite": p.suite, "item_id": p.item_id, "lang": p.lang, "sample": p.sample,
+                "messages": p.messages, "answer": answers[p.entry_id], "error": None} for p in wanted.values()]
+    return make_transcript(suites, langs, samples, "offline", endpoint, model, entries, started)
