@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sqlite3
 import tempfile
@@ -292,21 +293,29 @@ def event_hash(event_id: int, ts: str, actor: str, action: str, subject_type: st
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+_TRIGGER_HEAD = re.compile(r"^\s*CREATE\s+(?:TEMP(?:ORARY)?\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w\"]+)",
+                           re.IGNORECASE)
+_DROP_TRIGGER = re.compile(r"^\s*DROP\s+TRIGGER\s+(?:IF\s+EXISTS\s+)?([\w\"]+)", re.IGNORECASE)
+
+
 def expected_triggers() -> dict[str, str]:
     """Every trigger the migrations define (name -> normalised SQL), minus dropped ones."""
     found: dict[str, str] = {}
     for script in MIGRATIONS:
         for statement in _split_sql(script):
-            words = statement.split()
-            upper = [w.upper() for w in words[:3]]
-            if upper[:2] == ["CREATE", "TRIGGER"]:
-                found[words[2]] = _normalise_sql(statement)
-            elif upper[:2] == ["DROP", "TRIGGER"]:
-                found.pop(words[-1], None)
+            created, dropped = _TRIGGER_HEAD.match(statement), _DROP_TRIGGER.match(statement)
+            if created:
+                found[created.group(1).strip('"')] = _normalise_sql(statement)
+            elif dropped:
+                found.pop(dropped.group(1).strip('"'), None)
     return found
 
 
 def _normalise_sql(sql: str) -> str:
+    """Whitespace, case and the ``IF NOT EXISTS`` SQLite drops when it stores a trigger."""
+    match = _TRIGGER_HEAD.match(sql)
+    if match:
+        sql = f"create trigger {match.group(1).strip(chr(34))} {sql[match.end():]}"
     return " ".join(sql.replace(";", " ").split()).lower()
 
 
