@@ -518,7 +518,8 @@ class Registry:
                     head, self._pending_head = self._pending_head, None
                     if head is not None and self._log_key is not None:
                         # After the commit: a witness that lags is harmless, one ahead is not.
-                        write_witness(self.keys_dir, *head)
+                        with contextlib.suppress(OSError):  # the commit stands; the witness catches up later
+                            write_witness(self.keys_dir, *head)
 
     def locked(self) -> threading.RLock:
         """The connection's lock, for a caller that runs several statements as one step
