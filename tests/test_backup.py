@@ -341,3 +341,13 @@ def test_crash_restore_killed_at_every_step_of_the_swap_then_started(source, tmp
         after = state(target)
         assert after in (old_state, new_state), f"killed at {names[k - 1]} (#{k}): a mix"
         assert after == new_state  # the journal was written before the first swap step: always finished
+
+
+def test_backup_and_restore_report_progress(source, tmp_path):
+    seen: list[tuple[int, int]] = []
+    summary = bk.backup_home(Home(source), tmp_path / "p.tar", progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1] == (summary.bytes, summary.bytes)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    back: list[tuple[int, int]] = []
+    bk.restore_home(Home(tmp_path / "r"), tmp_path / "p.tar", progress=lambda d, t: back.append((d, t)))
+    assert back[-1] == (summary.bytes, summary.bytes)
