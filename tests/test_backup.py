@@ -300,7 +300,9 @@ def test_crash_sigkill_during_backup_and_restore(source, tmp_path):
             old_state, new_state = state(target), state(base)
             status = _killed_at(lambda: bk.restore_home(Home(target), archive), rng.randint(1, 30))
             kills += os.WIFSIGNALED(status)
-            bk.recover(target, min_age_seconds=0)  # what the next start does
+            if trial % 4 == 1:
+                Workbench.open(target).close()  # the next start finishes an interrupted swap
+            bk.recover(target, min_age_seconds=0)  # and, later, removes what is left
             assert state(target) in (old_state, new_state), f"trial {trial}: a mix of old and new"
             assert not list(target.glob(".restore*"))
             wb = Workbench.open(target)
@@ -309,3 +311,43 @@ def test_crash_sigkill_during_backup_and_restore(source, tmp_path):
             finally:
                 wb.close()
     assert kills >= 16  # most trials really were killed half-way
+
+
+def test_crash_restore_killed_at_every_step_of_the_swap_then_started(source, tmp_path):
+    """Every checkpoint of the swap: the next ``Workbench.open`` finishes it (the new home), or
+    it had not begun (the old home); never a mix, never a start that fails."""
+    base = _copy(source, tmp_path / "base")
+    archive = tmp_path / "good.tar"
+    bk.backup_home(Home(base), archive)
+    names: list[str] = []
+    probe = _copy(base, tmp_path / "probe")
+    real = bk._checkpoint
+    bk._checkpoint = names.append
+    try:
+        bk.restore_home(Home(probe), archive)
+    finally:
+        bk._checkpoint = real
+    swap_steps = [i + 1 for i, name in enumerate(names) if name != "member_extracted"]
+    assert len(swap_steps) >= 10
+    new_state = state(base)
+    for k in swap_steps:
+        target = _copy(base, tmp_path / f"t{k}")
+        wb = Workbench.open(target)
+        wb.registry.record("system", "after.backup", "x", k)
+        wb.close()
+        old_state = state(target)
+        assert os.WIFSIGNALED(_killed_at(lambda: bk.restore_home(Home(target), archive), k))
+        Workbench.open(target).close()
+        after = state(target)
+        assert after in (old_state, new_state), f"killed at {names[k - 1]} (#{k}): a mix"
+        assert after == new_state  # the journal was written before the first swap step: always finished
+
+
+def test_backup_and_restore_report_progress(source, tmp_path):
+    seen: list[tuple[int, int]] = []
+    summary = bk.backup_home(Home(source), tmp_path / "p.tar", progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1] == (summary.bytes, summary.bytes)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    back: list[tuple[int, int]] = []
+    bk.restore_home(Home(tmp_path / "r"), tmp_path / "p.tar", progress=lambda d, t: back.append((d, t)))
+    assert back[-1] == (summary.bytes, summary.bytes)

@@ -118,3 +118,17 @@ def test_demo_only_on_an_empty_home_and_marked(bare_home):
     report = verify_registry(wb.registry, wb.keys, audits_dir=wb.home.audits)  # no false alarm on real history
     assert report.ok and report.anchors_checked >= 4 and report.labels_checked >= 4, report.explain("en")
     wb.close()
+
+
+def test_plain_init_can_import_the_committees_pkcs12_instead(bare_home, tmp_path):
+    from test_signing import make_p12
+
+    p12 = make_p12(tmp_path)
+    result = CliRunner().invoke(cli, ["init", "--p12", str(p12)], input=f"{OWN}\n{OWN}\np12-secret\n",
+                                env={"WORKBENCH_LANG": "en"})
+    assert result.exit_code == 0, result.output
+    wb = Workbench.open(bare_home)
+    info = wb.keys.describe()
+    assert not info.demo and not info.default_passphrase and "Test National CA" in info.issuer
+    assert [e.action for e in wb.registry.events("keys")] == ["keys.imported"]
+    wb.close()

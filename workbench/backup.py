@@ -351,7 +351,11 @@ def _finish_swap(root: Path, staging: Path, old: Path) -> None:
         if name in _DB_SIDE_FILES or staged.exists():
             current = root / name
             if current.exists() or current.is_symlink():
-                os.replace(current, old / name)
+                aside, n = old / name, 0
+                while aside.exists() or aside.is_symlink():  # a rerun after a kill: keep both, lose nothing
+                    n += 1
+                    aside = old / f"{name}.{n}"
+                os.replace(current, aside)
             _checkpoint("item_moved_aside")
             if staged.exists():
                 os.replace(staged, current)

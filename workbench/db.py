@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sqlite3
 import tempfile
@@ -388,21 +389,29 @@ def event_hash(event_id: int, ts: str, actor: str, action: str, subject_type: st
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+_TRIGGER_HEAD = re.compile(r"^\s*CREATE\s+(?:TEMP(?:ORARY)?\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w\"]+)",
+                           re.IGNORECASE)
+_DROP_TRIGGER = re.compile(r"^\s*DROP\s+TRIGGER\s+(?:IF\s+EXISTS\s+)?([\w\"]+)", re.IGNORECASE)
+
+
 def expected_triggers() -> dict[str, str]:
     """Every trigger the migrations define (name -> normalised SQL), minus dropped ones."""
     found: dict[str, str] = {}
     for script in MIGRATIONS:
         for statement in _split_sql(script):
-            words = statement.split()
-            upper = [w.upper() for w in words[:3]]
-            if upper[:2] == ["CREATE", "TRIGGER"]:
-                found[words[2]] = _normalise_sql(statement)
-            elif upper[:2] == ["DROP", "TRIGGER"]:
-                found.pop(words[-1], None)
+            created, dropped = _TRIGGER_HEAD.match(statement), _DROP_TRIGGER.match(statement)
+            if created:
+                found[created.group(1).strip('"')] = _normalise_sql(statement)
+            elif dropped:
+                found.pop(dropped.group(1).strip('"'), None)
     return found
 
 
 def _normalise_sql(sql: str) -> str:
+    """Whitespace, case and the ``IF NOT EXISTS`` SQLite drops when it stores a trigger."""
+    match = _TRIGGER_HEAD.match(sql)
+    if match:
+        sql = f"create trigger {match.group(1).strip(chr(34))} {sql[match.end():]}"
     return " ".join(sql.replace(";", " ").split()).lower()
 
 
@@ -612,7 +621,8 @@ class Registry:
                     head, self._pending_head = self._pending_head, None
                     if head is not None and self._log_key is not None:
                         # After the commit: a witness that lags is harmless, one ahead is not.
-                        write_witness(self.keys_dir, *head)
+                        with contextlib.suppress(OSError):  # the commit stands; the witness catches up later
+                            write_witness(self.keys_dir, *head)
 
     def _begin(self, attempts: int = 2) -> None:
         """``BEGIN IMMEDIATE``, retried once after the busy timeout; then a translated

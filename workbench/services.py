@@ -22,10 +22,12 @@ class Workbench:
 
     @classmethod
     def open(cls, root: str | Path | None = None) -> "Workbench":
-        home = (Home(Path(root).resolve()) if root is not None else Home.from_env()).ensure()
         from .backup import recover
 
-        recover(home.root)  # finish a restore a killed process left half-done; drop old leftovers
+        home = Home(Path(root).resolve()) if root is not None else Home.from_env()
+        if home.root.is_dir():
+            recover(home.root)  # finish a restore a killed process left half-done; drop old leftovers
+        home.ensure()
         registry = Registry(home.db_path)
         registry.attach_log_key()  # events are sealed with a key kept outside the database
         return cls(home=home, registry=registry)
