@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..i18n import format_number, t
 from ._calibration import CalibrationBand
+
+MAX_PAIR_GROUPS = 2_000  # also in _pairs (which imports this module)
 from ._policy import TierThresholds
 from ._spec import AuditSpec
 
@@ -188,6 +190,10 @@ class AuditResult(BaseModel):
             lines.append(t("fairness.explain.no_checks", lang))
         if self.pairs_compared:
             lines.append(t("fairness.explain.all_pairs", lang, pairs=format_number(self.pairs_compared, lang)))
+        judged = sum(not g.too_small for g in self.groups)
+        if self.marginal_groups and self.spec.kind != "counterfactual" and judged > MAX_PAIR_GROUPS:
+            lines.append(t("fairness.explain.intersections_not_paired", lang, count=format_number(judged, lang),
+                           limit=format_number(MAX_PAIR_GROUPS, lang)))
         if self.spec.kind in ("classifier", "counts") and not any(
                 "true_positive_rate" in g.metrics for g in self.groups):
             lines.append(t("fairness.explain.predictions_only", lang))

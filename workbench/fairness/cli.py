@@ -92,7 +92,7 @@ def to_markdown(result: AuditResult, lang: str) -> str:
             out += [f"{t('fairness.md.reference', lang)}: {group_label(ref)}", ""]
         out += _group_table(groups, lang)
     out += ["", f"## {t('fairness.md.checks', lang)}", ""]
-    head = [t("fairness.md.group", lang), t("fairness.md.reference", lang), "", t("fairness.md.value", lang),
+    head = [t("fairness.md.group", lang), t("fairness.md.compared_with", lang), "", t("fairness.md.value", lang),
             t("fairness.md.interval", lang), t("fairness.md.threshold", lang), t("fairness.md.outcome", lang)]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in result.checks:
