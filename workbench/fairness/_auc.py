@@ -104,6 +104,8 @@ class AucTable:
 
     def marginalise(self, matrix: np.ndarray) -> "AucTable":
         """Runs of the groups that ``matrix`` (intersections x groups, 0/1) sums intersections into."""
+        if matrix is None:  # the identity
+            return self
         target = np.asarray(matrix).argmax(axis=1)
         g = target[self.group] if len(self.group) else self.group
         order = np.lexsort((self.rank, g))
