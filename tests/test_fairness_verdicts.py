@@ -182,3 +182,26 @@ def test_auc_equals_sklearn_per_group(data) -> None:
     whole = table.marginalise(np.ones((3, 1), dtype=np.int64)).estimate()
     if len(set(y)) == 2:
         assert abs(whole.auc[0] - roc_auc_score(y, s)) <= 1e-9
+
+
+@st.composite
+def two_feature_records(draw):
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    n = draw(st.sampled_from([200, 2000]))
+    df = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "loc": rng.choice(["urban", "rural", "town"], n,
+                                                                         p=[0.6, 0.3, 0.1])})
+    gap = draw(st.floats(0, 0.3))
+    df["y"] = (rng.random(n) < 0.4).astype(int)
+    df["p"] = (rng.random(n) < 0.3 + gap * (df["loc"] == "rural")).astype(int)
+    return df
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(two_feature_records())
+def test_two_features_identical_for_every_reference(df) -> None:
+    spec = dict(y_true="y", y_pred="p", sensitive=["sex", "loc"])
+    base = run_audit(df, AuditSpec(**spec), input_sha256="-")
+    for ref in ({"sex": "F"}, {"sex": "M", "loc": "town"}, {"loc": "rural"}):
+        other = run_audit(df, AuditSpec(**spec, reference=ref), input_sha256="-")
+        assert other.verdict == base.verdict and other.checks == base.checks
