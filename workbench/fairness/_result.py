@@ -140,6 +140,10 @@ class AuditResult(BaseModel):
         """One plain-words line per sensitive feature (or counterfactual attribute), worst finding first."""
         if self.spec.kind == "counterfactual" or self.marginal_groups:
             names = list(self.marginal_groups) or list(self.references)
+            # Intersections are summarised only when they fail (then the verdict rests on them).
+            if self.spec.kind != "counterfactual" and any(
+                    c.level == "intersection" and c.outcome == "fail" for c in self.checks):
+                names.append("intersection")
         else:
             names = list(self.references)
         order = {"fail": 0, "inconclusive": 1, "pass": 2}
@@ -152,7 +156,7 @@ class AuditResult(BaseModel):
             worst = min(checks, key=lambda c: (order[c.outcome], c.metric == "group_size",
                                                c.reason_params.get("upper") is not None,
                                                -abs(c.value or 0) / max(c.threshold, 1e-9)))
-            feature = name if name != "intersection" else ", ".join(self.spec.sensitive)
+            feature = name if name != "intersection" else " × ".join(self.spec.sensitive)
             values = {"feature": feature, "outcome": t(f"fairness.outcome.{worst.outcome}", lang),
                       "group": _values(worst.group), "reference": _values(worst.reference),
                       "metric": t(f"fairness.metric.{worst.metric}.name", lang)}
