@@ -115,8 +115,8 @@ def test_too_small_marginal_group_makes_the_verdict_inconclusive() -> None:
 
 # ---- properties: reference invariance, exact AUC ------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @st.composite

@@ -8,10 +8,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import actor, friendly, lang, tr, workbench
-from workbench import fairness_runs, reader, submissions as subs
+from ui.common import actor, lang, tr, workbench
+from workbench import fairness_runs, reader
+from workbench import submissions as subs
 from workbench.errors import WorkbenchError
-from workbench.fairness import AuditSpec, make_spec
+from workbench.fairness import make_spec
 from workbench.i18n import format_date, format_number
 
 KINDS = ("classifier", "scorer", "counterfactual", "counts")

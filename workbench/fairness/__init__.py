@@ -22,33 +22,47 @@ from ._classifier import CLASSIFIER_CHECKS, CLASSIFIER_METRICS, RATES
 from ._counterfactual import COUNTERFACTUAL_OUTCOMES
 from ._counts import MAX_GROUPS
 from ._engine import frame_sha256, run_audit
-from ._policy import DEFAULT_POLICY_PATH, TIERS, FairnessPolicy, PolicyError, TierThresholds, load_policy
-from ._result import ENGINE_VERSION, AuditResult, Check, Estimate, GroupResult, render_reason
+from ._policy import (
+    DEFAULT_POLICY_PATH,
+    TIERS,
+    FairnessPolicy,
+    PolicyError,
+    TierThresholds,
+    load_policy,
+)
+from ._result import (
+    ENGINE_VERSION,
+    AuditResult,
+    Check,
+    Estimate,
+    GroupResult,
+    render_reason,
+)
 from ._scores import SCORE_CHECKS, SCORE_METRICS
 from ._spec import CONFUSION_ROLES, SCORE_SUM_ROLES, AuditSpec, InputError, make_spec
 
 __all__ = [
-    "AuditResult",
-    "AuditSpec",
-    "AucTable",
     "CLASSIFIER_CHECKS",
     "CLASSIFIER_METRICS",
     "CONFUSION_ROLES",
     "COUNTERFACTUAL_OUTCOMES",
-    "Check",
     "DEFAULT_POLICY_PATH",
     "ENGINE_VERSION",
-    "Estimate",
-    "FairnessPolicy",
-    "GroupResult",
-    "InputError",
     "MAX_GROUPS",
-    "PolicyError",
     "RATES",
     "SCORE_CHECKS",
     "SCORE_METRICS",
     "SCORE_SUM_ROLES",
     "TIERS",
+    "AucTable",
+    "AuditResult",
+    "AuditSpec",
+    "Check",
+    "Estimate",
+    "FairnessPolicy",
+    "GroupResult",
+    "InputError",
+    "PolicyError",
     "TierThresholds",
     "frame_sha256",
     "load_policy",

@@ -22,15 +22,19 @@ the number of pairs compared. The result is the same for every choice of referen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ._compare import Rule
 from ._intervals import fail_p_value, finite_or_none, holm, z_value
 from ._policy import TierThresholds
-from ._result import MAX_PAIR_GROUPS, Check  # all pairs of more groups would not fit in memory
+from ._result import (  # all pairs of more groups would not fit in memory
+    MAX_PAIR_GROUPS,
+    Check,
+)
 
 Bounds = Callable[[np.ndarray | float, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
