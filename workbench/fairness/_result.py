@@ -159,7 +159,7 @@ class AuditResult(BaseModel):
             feature = name if name != "intersection" else " × ".join(self.spec.sensitive)
             values = {"feature": feature, "outcome": t(f"fairness.outcome.{worst.outcome}", lang),
                       "group": _values(worst.group), "reference": _values(worst.reference),
-                      "metric": t(f"fairness.metric.{worst.metric}.name", lang)}
+                      "metric": t(f"fairness.metric.{_RATE_OF.get(worst.metric, worst.metric)}.name", lang)}
             if worst.outcome == "pass":
                 groups = self.marginal_groups.get(name) or self.groups
                 lines.append(t("fairness.headline.pass", lang, feature=feature, outcome=values["outcome"],
@@ -220,6 +220,9 @@ class AuditResult(BaseModel):
         return lines
 
 
+# A gap in points reads best with the rate it is a gap of ("higher on selection rate").
+_RATE_OF = {"demographic_parity_difference": "selection_rate", "equal_opportunity_difference": "true_positive_rate",
+            "accuracy_difference": "accuracy", "predictive_parity_difference": "precision"}
 _STANDARDISED = frozenset({"score_bias", "mae_difference", "counterfactual_score_gap", "counterfactual_length_gap",
                            "counterfactual_rating_gap"})
 
