@@ -20,14 +20,15 @@ from workbench.fairness import (
     AuditSpec,
     InputError,
     PolicyError,
+    _compare,
+    _spec,
     load_policy,
     make_spec,
     render_reason,
     run_audit,
 )
-from workbench.fairness import _compare, _spec
 from workbench.fairness._classifier import AUC_RULE
-from workbench.i18n import LANGUAGES, has_key, t
+from workbench.i18n import LANGUAGES, has_key
 
 CELLS = ("tn", "fp", "fn", "tp")
 

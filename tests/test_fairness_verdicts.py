@@ -115,8 +115,8 @@ def test_too_small_marginal_group_makes_the_verdict_inconclusive() -> None:
 
 # ---- properties: reference invariance, exact AUC ------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @st.composite
@@ -182,3 +182,51 @@ def test_auc_equals_sklearn_per_group(data) -> None:
     whole = table.marginalise(np.ones((3, 1), dtype=np.int64)).estimate()
     if len(set(y)) == 2:
         assert abs(whole.auc[0] - roc_auc_score(y, s)) <= 1e-9
+
+
+@st.composite
+def two_feature_records(draw):
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed)
+    n = draw(st.sampled_from([200, 2000]))
+    df = pd.DataFrame({"sex": rng.choice(["F", "M"], n), "loc": rng.choice(["urban", "rural", "town"], n,
+                                                                         p=[0.6, 0.3, 0.1])})
+    gap = draw(st.floats(0, 0.3))
+    df["y"] = (rng.random(n) < 0.4).astype(int)
+    df["p"] = (rng.random(n) < 0.3 + gap * (df["loc"] == "rural")).astype(int)
+    return df
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(two_feature_records())
+def test_two_features_identical_for_every_reference(df) -> None:
+    spec = dict(y_true="y", y_pred="p", sensitive=["sex", "loc"])
+    base = run_audit(df, AuditSpec(**spec), input_sha256="-")
+    for ref in ({"sex": "F"}, {"sex": "M", "loc": "town"}, {"loc": "rural"}):
+        other = run_audit(df, AuditSpec(**spec, reference=ref), input_sha256="-")
+        assert other.verdict == base.verdict and other.checks == base.checks
+
+
+def _holm_by_hand(p: np.ndarray, alpha: float) -> np.ndarray:
+    rejected = np.zeros(len(p), dtype=bool)
+    for rank, i in enumerate(np.argsort(p)):
+        if p[i] > alpha / (len(p) - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+def test_fail_p_value_inverts_the_interval_and_holm_steps_down() -> None:
+    from scipy.stats import norm
+
+    from workbench.fairness._intervals import fail_p_value, holm
+
+    rng = np.random.default_rng(21)
+    d, se, limit = rng.uniform(0.1, 0.5, 200), rng.uniform(0.01, 0.2, 200), 0.1
+    p = fail_p_value(lambda z: (d - z * se, d + z * se), lambda lo, hi: (lo > limit) | (hi < -limit))
+    # Closed form for a normal interval: two-sided p of "d > limit" is 2 (1 - Phi((d - limit) / se)).
+    assert p == pytest.approx(np.minimum(1, 2 * norm.sf((d - limit) / se)), abs=1e-9)
+    pv = rng.uniform(0, 0.02, 50)
+    assert (holm(pv, 0.05) == _holm_by_hand(pv, 0.05)).all()
+    # Only some p-values passed, the family counted in full: the same as padding with ones.
+    assert (holm(pv[:10], 0.05, m=50) == _holm_by_hand(np.r_[pv[:10], np.ones(40)], 0.05)[:10]).all()

@@ -8,10 +8,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui.common import actor, friendly, lang, tr, workbench
-from workbench import fairness_runs, reader, submissions as subs
+from ui.common import actor, lang, tr, workbench
+from workbench import fairness_runs, reader
+from workbench import submissions as subs
 from workbench.errors import WorkbenchError
-from workbench.fairness import AuditSpec, make_spec
+from workbench.fairness import make_spec
 from workbench.i18n import format_date, format_number
 
 KINDS = ("classifier", "scorer", "counterfactual", "counts")
@@ -58,9 +59,11 @@ def render(sub) -> None:
     tier = c1.selectbox(tr("registry.tier"), ("high", "limited", "minimal"), key=f"fp_tier_{sub.id}",
                         index=("high", "limited", "minimal").index(sub.tier) if sub.tier in ("high", "limited", "minimal") else 0,
                         format_func=lambda v: tr("tier." + v))
-    n_boot = c2.select_slider(tr("fpanel.bootstrap"), (200, 500, 1000, 2000, 5000), value=1000, key=f"fp_boot_{sub.id}",
-                              help=tr("fpanel.bootstrap_help"))
-    seed = c3.number_input(tr("fpanel.seed"), 0, 2**31 - 1, 0, key=f"fp_seed_{sub.id}", help=tr("fpanel.seed_help"))
+    n_boot, seed = 1000, 0
+    if kind == "counterfactual":  # only paired comparisons resample; rates use closed-form intervals
+        n_boot = c2.select_slider(tr("fpanel.bootstrap"), (200, 500, 1000, 2000, 5000), value=1000,
+                                  key=f"fp_boot_{sub.id}", help=tr("fpanel.bootstrap_help"))
+        seed = c3.number_input(tr("fpanel.seed"), 0, 2**31 - 1, 0, key=f"fp_seed_{sub.id}", help=tr("fpanel.seed_help"))
     if st.button(tr("fpanel.run"), type="primary", key=f"fp_run_{sub.id}"):
         bar = st.progress(0.0, text=tr("fpanel.running"))
         try:

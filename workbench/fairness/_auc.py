@@ -64,7 +64,7 @@ class AucTable:
     n_groups: int
 
     @classmethod
-    def from_records(cls, codes: np.ndarray, y_true: np.ndarray, score: np.ndarray, n_groups: int) -> "AucTable":
+    def from_records(cls, codes: np.ndarray, y_true: np.ndarray, score: np.ndarray, n_groups: int) -> AucTable:
         score = np.asarray(score, dtype=float)
         codes = np.asarray(codes, dtype=np.int64)
         y = np.asarray(y_true, dtype=bool)
@@ -88,7 +88,7 @@ class AucTable:
         return cls(present // k, present % k, tot - pos_p, pos_p, n_groups)
 
     @classmethod
-    def _from_sorted(cls, codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: int) -> "AucTable":
+    def _from_sorted(cls, codes: np.ndarray, y: np.ndarray, score: np.ndarray, n_groups: int) -> AucTable:
         order = np.argsort(score)  # the one sort (equal scores share a rank, so stability is not needed)
         s = score[order]
         new = np.ones(len(s), dtype=bool)
@@ -102,8 +102,10 @@ class AucTable:
         yy = y[order][by_group].astype(float)
         return cls(*_runs(g[by_group], rank[by_group], 1.0 - yy, yy), n_groups)
 
-    def marginalise(self, matrix: np.ndarray) -> "AucTable":
+    def marginalise(self, matrix: np.ndarray) -> AucTable:
         """Runs of the groups that ``matrix`` (intersections x groups, 0/1) sums intersections into."""
+        if matrix is None:  # the identity
+            return self
         target = np.asarray(matrix).argmax(axis=1)
         g = target[self.group] if len(self.group) else self.group
         order = np.lexsort((self.rank, g))

@@ -56,7 +56,7 @@ def calibration(groups: Groups, y_true: np.ndarray, score: np.ndarray, confidenc
     for name, labels, matrix in levels(groups.labels, groups.features, groups.values, groups.membership):
         if name == "intersection" and len(groups.features) > 1:
             continue
-        nn, ss, pp = (np.einsum("gk,gh->hk", t, matrix) for t in (n, s, pos))
+        nn, ss, pp = (t if matrix is None else np.einsum("gk,gh->hk", t, matrix) for t in (n, s, pos))
         low, high = wilson(pp, nn, confidence)
         with np.errstate(invalid="ignore", divide="ignore"):
             expected, observed = ss / nn, pp / nn

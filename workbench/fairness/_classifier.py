@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from ._auc import AucTable
 from ._compare import Rule, pick_reference
 from ._counts import FN, FP, TN, TP, marginalise
-from ._intervals import finite_or_none, newcombe, mover_ratio, wilson
-from ._pairs import MAX_PAIR_GROUPS, PairFamily, all_pairs, build_family, too_many_pairs_check
+from ._intervals import finite_or_none, mover_ratio, newcombe, wilson
+from ._pairs import (
+    MAX_PAIR_GROUPS,
+    PairFamily,
+    all_pairs,
+    build_family,
+    too_many_pairs_check,
+)
 from ._policy import TierThresholds
 from ._result import Check, Estimate, GroupResult
 
@@ -106,11 +110,11 @@ def rate_family(rule: Rule, how: tuple[str, ...], level: str, labels: list[dict[
     a, b = np.where(swap, j, i), np.where(swap, i, j)
     if kind == "difference":
         value = p[a] - p[b]
-        bounds = lambda z, s: newcombe(k[a[s]], n[a[s]], k[b[s]], n[b[s]], z)  # noqa: E731
+        bounds = lambda z, s: newcombe(k[a[s]], n[a[s]], k[b[s]], n[b[s]], z)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.where(p[b] > 0, p[a] / np.where(p[b] > 0, p[b], 1), np.nan)
-        bounds = lambda z, s: mover_ratio(k[a[s]], n[a[s]], k[b[s]], n[b[s]], z)  # noqa: E731
+        bounds = lambda z, s: mover_ratio(k[a[s]], n[a[s]], k[b[s]], n[b[s]], z)
     return build_family(rule, level, labels, a, b, value, bounds, thresholds, confidence)
 
 

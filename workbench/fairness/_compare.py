@@ -81,7 +81,7 @@ def levels(groups_labels: list[dict[str, str]], features: tuple[str, ...],
 
     Each level is (name, labels, matrix summing intersections into that level's groups).
     """
-    out = [("intersection", groups_labels, np.eye(len(groups_labels), dtype=np.int64))]
+    out = [("intersection", groups_labels, None)]  # None: the identity (no n x n matrix for 100,000 groups)
     if len(features) > 1:
         for f in features:
             out.append((f, [{f: v} for v in values[f]], membership[f]))

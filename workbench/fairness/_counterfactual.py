@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ._compare import Rule, make_check, reference_too_small_check
-from ._intervals import finite_or_none, holm, normal_interval, percentile_interval, wilson
+from ._intervals import (
+    finite_or_none,
+    holm,
+    normal_interval,
+    percentile_interval,
+    wilson,
+)
 from ._policy import TierThresholds
 from ._result import Check, Estimate, GroupResult
 from ._spec import AuditSpec

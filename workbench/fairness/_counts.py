@@ -149,5 +149,10 @@ def group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarr
 
 
 def marginalise(table: np.ndarray, membership: np.ndarray) -> np.ndarray:
-    """Sum intersection-level tables (..., intersections, k) into marginals (..., values, k)."""
+    """Sum intersection-level tables (..., intersections, k) into marginals (..., values, k).
+
+    ``membership`` None is the identity (the intersection level itself).
+    """
+    if membership is None:
+        return table
     return np.einsum("...gk,gh->...hk", table, membership)

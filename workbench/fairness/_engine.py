@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -13,15 +13,36 @@ from ._calibration import calibration
 from ._classifier import classifier_level
 from ._compare import levels
 from ._counterfactual import counterfactual_audit
-from ._counts import MAX_GROUPS, Groups, LooksLikeId, TooManyGroups, confusion_counts, encode_groups, group_sums
+from ._counts import (
+    MAX_GROUPS,
+    Groups,
+    LooksLikeId,
+    TooManyGroups,
+    confusion_counts,
+    encode_groups,
+    group_sums,
+)
 from ._pairs import PairFamily, decide_families, family_check
 from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult, Check, GroupResult, overall_verdict
 from ._scores import S_ERR4, score_sums, scorer_level
 from ._spec import (
-    _DUPLICATE_PAIRS, _ONE_VARIANT, _ROLE_REQUIRED, _SELECTED_ABOVE_N, _TOO_MANY_GROUPS, CONFUSION_ROLES, PREDICTION_ROLES,
-    SCORE_SUM_ROLES, AuditSpec, Problems, as_binary, as_count, as_numeric, check_columns, check_reference_values,
-    check_sensitive, counts_roles,
+    _DUPLICATE_PAIRS,
+    _ONE_VARIANT,
+    _ROLE_REQUIRED,
+    _SELECTED_ABOVE_N,
+    _TOO_MANY_GROUPS,
+    PREDICTION_ROLES,
+    SCORE_SUM_ROLES,
+    AuditSpec,
+    Problems,
+    as_binary,
+    as_count,
+    as_numeric,
+    check_columns,
+    check_reference_values,
+    check_sensitive,
+    counts_roles,
 )
 
 Progress = Callable[[float], None]

@@ -22,21 +22,23 @@ the number of pairs compared. The result is the same for every choice of referen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ._compare import Rule
 from ._intervals import fail_p_value, finite_or_none, holm, z_value
 from ._policy import TierThresholds
-from ._result import Check
+from ._result import (  # all pairs of more groups would not fit in memory
+    MAX_PAIR_GROUPS,
+    Check,
+)
 
 Bounds = Callable[[np.ndarray | float, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 PASS, INCONCLUSIVE, FAIL_CANDIDATE, UNDEFINED = 0, 1, 2, 3
-# All pairs of more groups than this would not fit in memory; see docs/fairness-method.md.
-MAX_PAIR_GROUPS = 2_000
 
 _REASON_UNDEFINED = "fairness.reason.undefined"
 _REASON_MULTIPLICITY = "fairness.reason.inconclusive_multiplicity"

@@ -57,7 +57,7 @@ class FairnessPolicy(BaseModel):
     counterfactual_references: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _every_tier(self) -> "FairnessPolicy":
+    def _every_tier(self) -> FairnessPolicy:
         missing = [t for t in TIERS if t not in self.tiers]
         if missing:
             raise ValueError(f"missing tiers: {', '.join(missing)}")

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..i18n import format_number, t
 from ._calibration import CalibrationBand
+
+MAX_PAIR_GROUPS = 2_000  # also in _pairs (which imports this module)
 from ._policy import TierThresholds
 from ._spec import AuditSpec
 
@@ -138,6 +140,10 @@ class AuditResult(BaseModel):
         """One plain-words line per sensitive feature (or counterfactual attribute), worst finding first."""
         if self.spec.kind == "counterfactual" or self.marginal_groups:
             names = list(self.marginal_groups) or list(self.references)
+            # Intersections are summarised only when they fail (then the verdict rests on them).
+            if self.spec.kind != "counterfactual" and any(
+                    c.level == "intersection" and c.outcome == "fail" for c in self.checks):
+                names.append("intersection")
         else:
             names = list(self.references)
         order = {"fail": 0, "inconclusive": 1, "pass": 2}
@@ -150,10 +156,10 @@ class AuditResult(BaseModel):
             worst = min(checks, key=lambda c: (order[c.outcome], c.metric == "group_size",
                                                c.reason_params.get("upper") is not None,
                                                -abs(c.value or 0) / max(c.threshold, 1e-9)))
-            feature = name if name != "intersection" else ", ".join(self.spec.sensitive)
+            feature = name if name != "intersection" else " × ".join(self.spec.sensitive)
             values = {"feature": feature, "outcome": t(f"fairness.outcome.{worst.outcome}", lang),
                       "group": _values(worst.group), "reference": _values(worst.reference),
-                      "metric": t(f"fairness.metric.{worst.metric}.name", lang)}
+                      "metric": t(f"fairness.metric.{_RATE_OF.get(worst.metric, worst.metric)}.name", lang)}
             if worst.outcome == "pass":
                 groups = self.marginal_groups.get(name) or self.groups
                 lines.append(t("fairness.headline.pass", lang, feature=feature, outcome=values["outcome"],
@@ -188,6 +194,10 @@ class AuditResult(BaseModel):
             lines.append(t("fairness.explain.no_checks", lang))
         if self.pairs_compared:
             lines.append(t("fairness.explain.all_pairs", lang, pairs=format_number(self.pairs_compared, lang)))
+        judged = sum(not g.too_small for g in self.groups)
+        if self.marginal_groups and self.spec.kind != "counterfactual" and judged > MAX_PAIR_GROUPS:
+            lines.append(t("fairness.explain.intersections_not_paired", lang, count=format_number(judged, lang),
+                           limit=format_number(MAX_PAIR_GROUPS, lang)))
         if self.spec.kind in ("classifier", "counts") and not any(
                 "true_positive_rate" in g.metrics for g in self.groups):
             lines.append(t("fairness.explain.predictions_only", lang))
@@ -210,6 +220,9 @@ class AuditResult(BaseModel):
         return lines
 
 
+# A gap in points reads best with the rate it is a gap of ("higher on selection rate").
+_RATE_OF = {"demographic_parity_difference": "selection_rate", "equal_opportunity_difference": "true_positive_rate",
+            "accuracy_difference": "accuracy", "predictive_parity_difference": "precision"}
 _STANDARDISED = frozenset({"score_bias", "mae_difference", "counterfactual_score_gap", "counterfactual_length_gap",
                            "counterfactual_rating_gap"})
 

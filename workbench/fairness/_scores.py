@@ -13,7 +13,13 @@ import numpy as np
 from ._compare import Rule, pick_reference
 from ._counts import group_sums, marginalise
 from ._intervals import finite_or_none, normal_interval
-from ._pairs import MAX_PAIR_GROUPS, PairFamily, all_pairs, build_family, too_many_pairs_check
+from ._pairs import (
+    MAX_PAIR_GROUPS,
+    PairFamily,
+    all_pairs,
+    build_family,
+    too_many_pairs_check,
+)
 from ._policy import TierThresholds
 from ._result import Check, Estimate, GroupResult
 
@@ -58,7 +64,6 @@ def _moments(s: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             out[name] = (mean, np.sqrt(var / n))
     with np.errstate(divide="ignore", invalid="ignore"):
         mse = s[:, S_ERR2] / n
-        me, var_e = out["mean_error"][0], out["mean_error"][1] ** 2 * n
         # Var(e²) from the fourth moment. Without it (sums sent by a vendor without Σe⁴) there
         # is no honest interval: assuming normal errors made it too narrow for skewed errors.
         var_sq = np.where(np.isnan(s[:, S_ERR4]), np.nan, (s[:, S_ERR4] - n * mse * mse) / np.maximum(n - 1, 1))

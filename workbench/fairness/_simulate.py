@@ -171,7 +171,7 @@ def _fmt(x: object) -> str:
     if x is None:
         return "—"
     if isinstance(x, float):
-        return "n/a" if x != x else f"{100 * x:.1f} %"
+        return "n/a" if np.isnan(x) else f"{100 * x:.1f} %"
     return str(x)
 
 

@@ -92,7 +92,7 @@ def to_markdown(result: AuditResult, lang: str) -> str:
             out += [f"{t('fairness.md.reference', lang)}: {group_label(ref)}", ""]
         out += _group_table(groups, lang)
     out += ["", f"## {t('fairness.md.checks', lang)}", ""]
-    head = [t("fairness.md.group", lang), t("fairness.md.reference", lang), "", t("fairness.md.value", lang),
+    head = [t("fairness.md.group", lang), t("fairness.md.compared_with", lang), "", t("fairness.md.value", lang),
             t("fairness.md.interval", lang), t("fairness.md.threshold", lang), t("fairness.md.outcome", lang)]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in result.checks:
@@ -128,7 +128,7 @@ def to_markdown(result: AuditResult, lang: str) -> str:
 @click.option("--outcome", multiple=True, metavar="COL=KIND",
               help=f"Counterfactual: outcome column and its kind ({', '.join(COUNTERFACTUAL_OUTCOMES)}); repeatable.")
 @click.option("--tier", type=click.Choice(TIERS), default="high", show_default=True, help="Risk tier of the tool.")
-@click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True, help="Bootstrap resamples.")
+@click.option("--bootstrap", "n_boot", type=int, default=1000, show_default=True, help="Bootstrap resamples of the counterfactual pairs (rates use closed-form score intervals).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (results are reproducible).")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level of intervals.")
 @click.option("--format", "fmt", type=click.Choice(["json", "md"]), default="json", show_default=True)
