@@ -207,6 +207,38 @@ def test_parallel_logins_bypass_the_throttle_no_longer(raced):
     reg.close()
 
 
+def test_two_processes_restoring_audit_files_at_once_do_not_trip_over_each_other(raced):
+    """Each decision copies the signed PDFs to audits/ after its commit; two of them at once
+    used to delete each other's temporary file ("stale") and fail after the commit."""
+    home, _, _ = raced
+    errors = []
+    for _ in range(5):
+        for pdf in (home / "audits").glob("*.pdf"):
+            pdf.unlink()
+
+        def copy():
+            wb = Workbench.open(home)
+            try:
+                decisions.write_audit_files(wb)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(repr(exc))
+            finally:
+                wb.close()
+
+        threads = [threading.Thread(target=copy) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert errors == []
+    reg = Registry(home / "registry.db")
+    for row in reg.query("SELECT file_name, sha256 FROM audit_pdfs"):
+        import hashlib
+
+        assert hashlib.sha256((home / "audits" / row["file_name"]).read_bytes()).hexdigest() == row["sha256"]
+    reg.close()
+
+
 # -- every other transition: two actors in two threads with their own connections -------------
 
 @contextlib.contextmanager
