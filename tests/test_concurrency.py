@@ -169,7 +169,7 @@ def test_the_same_submission_is_decided_twice_no_longer(raced):
         "SELECT submission_id, count(*) AS n FROM labels GROUP BY submission_id")}
     pdfs = reg.one("SELECT count(*) AS n FROM audit_pdfs")["n"]
     print(f"decided twice {len(twice)}/{N_SUBMISSIONS}")
-    assert twice == []  # was 8 of 8
+    assert twice == []  # the old code: 4 to 6 of 8 on this machine (8 of 8 in the outside test)
     assert per_sub == {i: 1 for i in ids} and pdfs == N_SUBMISSIONS
     assert sorted(outputs[0] + outputs[1]) == sorted(["ok"] * N_SUBMISSIONS + ["sub.bad_transition"] * N_SUBMISSIONS)
     assert reg.verify_log().ok
