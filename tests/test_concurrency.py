@@ -169,7 +169,7 @@ def test_the_same_submission_is_decided_twice_no_longer(raced):
         "SELECT submission_id, count(*) AS n FROM labels GROUP BY submission_id")}
     pdfs = reg.one("SELECT count(*) AS n FROM audit_pdfs")["n"]
     print(f"decided twice {len(twice)}/{N_SUBMISSIONS}")
-    assert twice == []  # was 8 of 8
+    assert twice == []  # the old code: 4 to 6 of 8 on this machine (8 of 8 in the outside test)
     assert per_sub == {i: 1 for i in ids} and pdfs == N_SUBMISSIONS
     assert sorted(outputs[0] + outputs[1]) == sorted(["ok"] * N_SUBMISSIONS + ["sub.bad_transition"] * N_SUBMISSIONS)
     assert reg.verify_log().ok
@@ -204,6 +204,38 @@ def test_parallel_logins_bypass_the_throttle_no_longer(raced):
     reg = Registry(home / "registry.db")
     row = reg.one("SELECT failures FROM login_throttle WHERE key LIKE 'as:vendor|%'")
     assert row["failures"] <= auth.MAX_FAILURES
+    reg.close()
+
+
+def test_two_processes_restoring_audit_files_at_once_do_not_trip_over_each_other(raced):
+    """Each decision copies the signed PDFs to audits/ after its commit; two of them at once
+    used to delete each other's temporary file ("stale") and fail after the commit."""
+    home, _, _ = raced
+    errors = []
+    for _ in range(5):
+        for pdf in (home / "audits").glob("*.pdf"):
+            pdf.unlink()
+
+        def copy():
+            wb = Workbench.open(home)
+            try:
+                decisions.write_audit_files(wb)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(repr(exc))
+            finally:
+                wb.close()
+
+        threads = [threading.Thread(target=copy) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert errors == []
+    reg = Registry(home / "registry.db")
+    for row in reg.query("SELECT file_name, sha256 FROM audit_pdfs"):
+        import hashlib
+
+        assert hashlib.sha256((home / "audits" / row["file_name"]).read_bytes()).hexdigest() == row["sha256"]
     reg.close()
 
 

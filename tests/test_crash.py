@@ -119,7 +119,7 @@ def _check(home: Path, c, n_decisions: int = 1) -> dict:
     undecided = reg.query("SELECT id FROM submissions WHERE status = 'committee'")
     assert len(undecided) + len(decided) == n_decisions
     # the audit folder is restored from the database; no temporary file stays
-    decisions.write_audit_files(wb)
+    decisions.write_audit_files(wb, stale_after=0)  # at start nothing else writes: all temp files are stale
     for row in reg.query("SELECT file_name, sha256 FROM audit_pdfs"):
         assert hashlib.sha256((wb.home.audits / row["file_name"]).read_bytes()).hexdigest() == row["sha256"]
     assert not list(wb.home.audits.glob("*.part"))

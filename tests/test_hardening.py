@@ -197,6 +197,25 @@ def test_deactivated_user_keeps_working_no_longer(reg, people, dossier):
         auth.set_active(reg, people.admin, people.admin.user_id, False)  # not yourself
 
 
+def test_a_secretary_cannot_re_tier_a_high_risk_tool_to_skip_its_tests(home):
+    from test_decisions import Committee
+
+    wb = Workbench.open(home)
+    wb.keys.ensure_demo()
+    c = Committee(wb)
+    sub_id = c.at_committee(tier="high", tests=False)  # reviewers classified it high risk
+    with pytest.raises(WorkbenchError):  # at the committee: too late to re-tier
+        subs.set_tier(wb.registry, c.secretary, sub_id, "minimal", reason="skip the tests")
+    wb.registry.execute("UPDATE submissions SET status = 'in_review' WHERE id = ?", (sub_id,))
+    subs.set_tier(wb.registry, c.secretary, sub_id, "minimal", reason="before the committee")
+    reviews.send_to_committee(wb.registry, c.secretary, sub_id)  # the reviewers' stricter tier wins
+    assert subs.get_submission(wb.registry, c.secretary, sub_id).tier == "high"
+    with pytest.raises(ValidationFailed) as exc:
+        c.decide(sub_id)
+    assert [p.key for p in exc.value.problems] == [decisions.TESTS_MISSING]
+    wb.close()
+
+
 def test_set_tier_only_before_the_committee_with_a_reason(reg, people, dossier):
     sub = subs.create_submission(reg, people.vendor_a, {**dossier, "model_type": "generative"})
     subs.submit(reg, people.vendor_a, sub.id)

@@ -254,6 +254,9 @@ def login(reg: Registry, username: str, password: str, *, source: str | None = N
     name = (username or "").strip()
     keys = _keys(name, source)
     with reg.transaction():  # BEGIN IMMEDIATE: check and charge the counters as one step
+        if secrets.randbelow(100) == 0:  # now and then, forget counters past the window (spraying leaves many)
+            reg.conn.execute("DELETE FROM login_throttle WHERE updated_at < ? AND key NOT LIKE 'ok:%'",
+                             ((now - THROTTLE_WINDOW).isoformat(),))
         known = reg.one("SELECT 1 AS x FROM login_throttle WHERE key = ?", (_known_key(keys),)) is not None
         kinds = ("as", "s") if known else ("as", "s", "a")
         states = {kind: _state(reg, keys[kind], now) for kind in kinds}

@@ -383,21 +383,36 @@ def _metric_name(metric: str, lang: str) -> str:
     return t(key, lang) if has_key(key) else metric
 
 
-def write_audit_files(wb) -> list[Path]:
-    """Copy every stored audit PDF that is missing under ``audits/``; drop stale temp files."""
+def write_audit_files(wb, *, stale_after: float = 600) -> list[Path]:
+    """Copy every stored audit PDF that is missing under ``audits/``; drop stale temp files.
+
+    Several processes may run this at once (two secretaries' decisions): each writes its
+    own uniquely named temporary file and renames it into place (same bytes either way),
+    and only temporary files older than ``stale_after`` seconds (left by a killed process)
+    are removed, never another process's file in progress.
+    """
+    import tempfile
+    import time
+
     folder = wb.home.audits
     folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - stale_after
     for stale in folder.glob("*.part"):
-        stale.unlink(missing_ok=True)
+        try:
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
     written = []
     for row in wb.registry.query("SELECT file_name, sha256 FROM audit_pdfs ORDER BY decision_id"):
         path = folder / row["file_name"]
         if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]:
             continue
         pdf = wb.registry.one("SELECT pdf FROM audit_pdfs WHERE file_name = ?", (row["file_name"],))["pdf"]
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(pdf)
-        os.replace(tmp, path)
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(pdf)
+        os.replace(tmp_name, path)
         written.append(path)
     return written
 

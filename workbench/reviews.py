@@ -291,12 +291,15 @@ def send_to_committee(reg: Registry, actor: Actor, submission_id: int):
         signed = [r for r in comparison.reviews if r.signed]
         if not comparison.all_signed:
             raise WorkbenchError(REVIEWS_MISSING, missing=len(comparison.reviews) - len(signed) or 1)
-        if len(signed) < comparison.min_reviewers:
-            raise WorkbenchError(TOO_FEW, tier=comparison.tier, needed=comparison.min_reviewers, have=len(signed))
+        # A tier the secretary set (with a logged reason) can raise the reviewers' tier, never lower it.
+        tier = strictest_tier([comparison.tier, sub.tier])
+        needed = rules.TIER_POLICY[tier].min_reviewers if tier in rules.TIER_POLICY else comparison.min_reviewers
+        if len(signed) < needed:
+            raise WorkbenchError(TOO_FEW, tier=tier, needed=needed, have=len(signed))
         to = next_status(sub.status, "to_committee")
-        reg.update("submissions", submission_id, {"status": to.value, "tier": comparison.tier, "updated_at": now_iso()})
+        reg.update("submissions", submission_id, {"status": to.value, "tier": tier, "updated_at": now_iso()})
         reg.record(actor, "submission.to_committee", "submission", submission_id,
-                   {"tier": comparison.tier, "reviews": [r.content_hash for r in signed],
+                   {"tier": tier, "reviewers_tier": comparison.tier, "reviews": [r.content_hash for r in signed],
                     "kappa": comparison.agreement.kappa if comparison.agreement else None})
     return get_submission(reg, actor, submission_id)
 
