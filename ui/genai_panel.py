@@ -120,17 +120,17 @@ def _chart(res: genai.RunResult) -> alt.Chart:
              "estimate": c.estimate, "low": c.ci_low, "high": c.ci_high, "outcome": tr("genai.outcome." + c.outcome)}
             for c in res.categories if c.estimate is not None]
     frame = pd.DataFrame(rows)
-    base = alt.Chart(frame).encode(y=alt.Y("language:N", title=None), yOffset=alt.YOffset("category:N"))
+    base = alt.Chart(frame).encode(y=alt.Y("category:N", title=None, sort=None,
+                                           axis=alt.Axis(labelLimit=220)),
+                                   yOffset=alt.YOffset("language:N", sort=None))
     scale = alt.Scale(domain=[0, 1])
-    points = base.mark_point(filled=True, size=70).encode(
-        x=alt.X("estimate:Q", scale=scale, title=tr("genai.ui.share"), axis=alt.Axis(format="%")),
-        color=alt.Color("category:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+    colour = alt.Color("language:N", title=None, sort=None, legend=alt.Legend(orient="bottom", direction="vertical"))
+    points = base.mark_point(filled=True, size=60).encode(
+        x=alt.X("estimate:Q", scale=scale, title=tr("genai.ui.share"), axis=alt.Axis(format="%")), color=colour,
         tooltip=["category", "language", alt.Tooltip("estimate:Q", format=".0%"), alt.Tooltip("low:Q", format=".0%"),
                  alt.Tooltip("high:Q", format=".0%"), "outcome"])
-    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", scale=scale), x2="high:Q",
-                                                color=alt.Color("category:N", legend=None))
-    return (bars + points).properties(height=max(120, 36 * frame["language"].nunique() * max(
-        1, frame["category"].nunique() // 2)))
+    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", scale=scale), x2="high:Q", color=colour)
+    return (bars + points).properties(height=24 * len(frame) + 30)
 
 
 def _results(sub, run_id: int) -> None:
