@@ -85,3 +85,30 @@ def test_vendor_sees_results_but_cannot_run_or_rate(setup, lang):
     keys = {b.key for b in at.button}
     assert f"gp_go_{sub_id}" not in keys and not any(k and k.startswith("gp_s_") for k in keys)
     assert at.dataframe
+
+
+COMMITTEE_SCRIPT = """
+import streamlit as st
+from workbench import submissions as subs
+from ui.common import workbench
+st.session_state["actor"] = st.session_state["who"]
+from ui import genai_panel
+genai_panel.summary(subs.get_submission(workbench().registry, st.session_state["who"], st.session_state["sub"]))
+"""
+
+
+def test_committee_view_shows_the_latest_results_read_only(setup):
+    wb, people, sub_id = setup
+    reg = wb.registry
+    url = genai.get_endpoint(reg, people.secretary, sub_id).url
+    transcript = genai.run_live(genai.resolve_suites("disclosure"), ["kk", "ru"], url, genai.RunOptions(allow_private=True))
+    genai.save_run(reg, people.reviewer1, transcript, submission_id=sub_id)
+    at = AppTest.from_string(COMMITTEE_SCRIPT, default_timeout=120)
+    at.session_state["who"] = people.secretary
+    at.session_state["sub"] = sub_id
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "In Kazakh, the tool said it was an AI in 0 of 32 conversations" in text
+    assert not at.radio and not at.button

@@ -133,7 +133,17 @@ def _chart(res: genai.RunResult) -> alt.Chart:
     return (bars + points).properties(height=24 * len(frame) + 30)
 
 
-def _results(sub, run_id: int) -> None:
+def summary(sub) -> None:
+    """The committee's view: the latest run's results, read-only (no run form, no rating)."""
+    with friendly():
+        run = genai.latest_run(workbench().registry, actor(), sub.id)
+        if run is None:
+            return
+        st.markdown(f"**{tr('genai.ui.title')}** · #{run.id} · {format_date(run.created_at, lang())}")
+        _results(sub, run.id, rating=False)
+
+
+def _results(sub, run_id: int, *, rating: bool = True) -> None:
     reg = workbench().registry
     res = genai.result(reg, actor(), run_id)
     run = genai.get_run(reg, actor(), run_id)
@@ -161,7 +171,8 @@ def _results(sub, run_id: int) -> None:
         for c in res.counterfactual:
             st.write(f"{tr('genai.attribute.' + c.attribute)} — {tr('genai.outcome.' + c.outcome)}: "
                      f"{c.reason.get(lang(), '')}")
-    _rating(sub, run_id, res)
+    if rating:
+        _rating(sub, run_id, res)
 
 
 def _rating(sub, run_id: int, res: genai.RunResult) -> None:
