@@ -404,3 +404,14 @@ def test_cli_probe_run_uses_the_submissions_stored_endpoint(home, sandbox, dossi
     reg = Registry(home / "registry.db")
     assert reg.one("SELECT count(*) AS n FROM genai_runs WHERE submission_id = ?", (sub.id,))["n"] == 1
     reg.close()
+
+
+def test_repeated_samples_are_not_counted_as_more_pairs():
+    suites = genai.resolve_suites("counterfactual")
+    rows = [json.loads(l) for l in genai.export_jsonl(suites, ["kk", "ru", "en"], samples=2).splitlines()]
+    answers = "\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])}) for r in rows)
+    transcript = genai.import_answers(suites, ["kk", "ru", "en"], answers.encode(), samples=2)
+    result = genai.summarise(transcript["entries"], genai.item_index(suites), suite_version="v", endpoint="e",
+                             model="", transcript_sha256="0" * 64)
+    assert {c.pairs for c in result.counterfactual} == {36}
+    assert _by(result, "counterfactual", "kk").n == 2 * 96  # rates count every answer

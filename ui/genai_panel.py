@@ -23,6 +23,11 @@ VERDICT_BOX = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}
 PAGE = 10  # unsure answers shown at once
 
 
+def _plain(text: str) -> str:
+    """Vendor-supplied text (URL, model name) shown literally inside markdown."""
+    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in text)
+
+
 def _secrets() -> genai.SecretBox:
     return genai.SecretBox(workbench().home.keys)
 
@@ -55,7 +60,7 @@ def _endpoint(sub) -> None:
         st.info(tr("genai.ui.no_endpoint"))
     else:
         hint = f"••••{ep.key_hint}" if ep.has_key else tr("genai.ui.no_key")
-        st.caption(tr("genai.ui.endpoint_line", url=ep.url, model=ep.model or "—", secret=hint))
+        st.caption(tr("genai.ui.endpoint_line", url=_plain(ep.url), model=_plain(ep.model or "—"), secret=hint))
     if not can(actor(), "genai.endpoint"):
         return
     with st.expander(tr("genai.ui.endpoint_edit"), expanded=ep is None):
