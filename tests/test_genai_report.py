@@ -74,3 +74,31 @@ def test_signed_pdf_with_generative_section_is_valid_for_pdfsig(tested, tmp_path
     path.write_bytes(signed)
     subprocess.run(["pdftoppm", "-png", "-r", "60", str(path), str(tmp_path / "page")], check=True, timeout=120)
     assert len(list(tmp_path.glob("page-*.png"))) >= 3
+
+
+def test_the_committee_decision_signs_the_generative_results(home, tmp_path):
+    """End to end: a reviewer's stored run appears in the signed PDF the decision issues."""
+    from test_decisions import Committee
+
+    from workbench.services import Workbench
+
+    wb = Workbench.open(home)
+    wb.keys.ensure_demo()
+    try:
+        committee = Committee(wb)
+        sub_id = committee.at_committee(tier="limited", model_type="generative")
+        suites = genai.resolve_suites("disclosure")
+        rows = [json.loads(l) for l in genai.export_jsonl(suites, ["kk", "ru"]).splitlines()]
+        answers = "\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])}) for r in rows)
+        stored, _ = genai.save_run(wb.registry, committee.r1, genai.import_answers(suites, ["kk", "ru"],
+                                                                                 answers.encode()), submission_id=sub_id)
+        record = committee.decide(sub_id, lang="en")
+        path = wb.home.audits / record.file_name
+        assert PDFSIG_VALID in pdfsig(path)
+        text = flat(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout)
+        assert t("genai.report.section", "en") in text
+        assert "In Kazakh, the tool said it was an AI in 0 of 32 conversations" in text
+        evidence = wb.registry.one("SELECT evidence FROM decisions WHERE submission_id = ?", (sub_id,))["evidence"]
+        assert stored.transcript_sha256 in evidence
+    finally:
+        wb.close()
