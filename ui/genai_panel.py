@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
-from workbench import genai
+from workbench import genai, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
 from workbench.permissions import can
@@ -110,10 +110,18 @@ def _run_form(sub) -> None:
             st.download_button(tr("genai.ui.export"), genai.export_jsonl(genai.resolve_suites(",".join(suites)), langs,
                                                                           samples).encode("utf-8"),
                                file_name=f"prompts-{sub.id}.jsonl", mime="application/jsonl", key=f"gp_exp_{sub.id}")
+        # The vendor's answers: a file they attached to the submission, or one sent another way.
+        sent = [a for a in subs.list_attachments(reg, actor(), sub.id, purpose="outputs")
+                if a.original_name.lower().endswith((".jsonl", ".json", ".txt"))]
+        names = {a.id: f"{a.original_name} · {a.sha256[:10]}" for a in sent}
+        chosen = st.selectbox(tr("genai.ui.attached_answers"), [None, *names], key=f"gp_att_{sub.id}",
+                              format_func=lambda i: names.get(i, "—"))
         upload = st.file_uploader(tr("genai.ui.answers_file"), type=["jsonl", "json", "txt"], key=f"gp_up_{sub.id}")
-        if upload is not None and st.button(tr("genai.ui.import"), key=f"gp_imp_{sub.id}", disabled=not ready):
+        data = (subs.read_attachment(reg, actor(), chosen, store=workbench().store) if chosen is not None
+                else upload.getvalue() if upload is not None else None)
+        if data is not None and st.button(tr("genai.ui.import"), key=f"gp_imp_{sub.id}", disabled=not ready):
             with friendly():
-                transcript = genai.import_answers(genai.resolve_suites(",".join(suites)), langs, upload.getvalue(),
+                transcript = genai.import_answers(genai.resolve_suites(",".join(suites)), langs, data,
                                                   samples=samples)
                 stored, _ = genai.save_run(reg, actor(), transcript, submission_id=sub.id)
                 st.session_state[f"gp_show_{sub.id}"] = stored.id
@@ -136,6 +144,16 @@ def _chart(res: genai.RunResult) -> alt.Chart:
                  alt.Tooltip("high:Q", format=".0%"), "outcome"])
     bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", scale=scale), x2="high:Q", color=colour)
     return (bars + points).properties(height=24 * len(frame) + 30)
+
+
+def vendor_view(sub) -> None:
+    """The vendor's side: give the sandbox endpoint (the key is never shown again) and see
+    the committee's latest results about their own tool."""
+    st.markdown(f"#### {tr('genai.ui.vendor_title')}")
+    st.caption(tr("genai.ui.vendor_help"))
+    with friendly():
+        _endpoint(sub)
+    summary(sub)
 
 
 def summary(sub) -> None:
