@@ -24,8 +24,8 @@ PAGE = 10  # unsure answers shown at once
 
 
 def _plain(text: str) -> str:
-    """Vendor-supplied text (URL, model name) shown literally inside markdown."""
-    return "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in text)
+    """Vendor-supplied text (URL, model name) shown literally: a code span, no links, no markup."""
+    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
 
 
 def _secrets() -> genai.SecretBox:
