@@ -85,3 +85,72 @@ def test_vendor_sees_results_but_cannot_run_or_rate(setup, lang):
     keys = {b.key for b in at.button}
     assert f"gp_go_{sub_id}" not in keys and not any(k and k.startswith("gp_s_") for k in keys)
     assert at.dataframe
+
+
+COMMITTEE_SCRIPT = """
+import streamlit as st
+from workbench import submissions as subs
+from ui.common import workbench
+st.session_state["actor"] = st.session_state["who"]
+from ui import genai_panel
+genai_panel.summary(subs.get_submission(workbench().registry, st.session_state["who"], st.session_state["sub"]))
+"""
+
+
+def test_committee_view_shows_the_latest_results_read_only(setup):
+    wb, people, sub_id = setup
+    reg = wb.registry
+    url = genai.get_endpoint(reg, people.secretary, sub_id).url
+    transcript = genai.run_live(genai.resolve_suites("disclosure"), ["kk", "ru"], url, genai.RunOptions(allow_private=True))
+    genai.save_run(reg, people.reviewer1, transcript, submission_id=sub_id)
+    at = AppTest.from_string(COMMITTEE_SCRIPT, default_timeout=120)
+    at.session_state["who"] = people.secretary
+    at.session_state["sub"] = sub_id
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "In Kazakh, the tool said it was an AI in 0 of 32 conversations" in text
+    assert not at.radio and not at.button
+
+
+VENDOR_SCRIPT = """
+import streamlit as st
+from workbench import submissions as subs
+from ui.common import workbench
+st.session_state["actor"] = st.session_state["who"]
+from ui import genai_panel
+genai_panel.vendor_view(subs.get_submission(workbench().registry, st.session_state["who"], st.session_state["sub"]))
+"""
+
+
+def test_vendor_gives_the_endpoint_and_attaches_offline_answers_the_reviewer_imports(setup):
+    import json
+
+    from workbench.genai._sandbox import reply
+
+    wb, people, sub_id = setup
+    at = AppTest.from_string(VENDOR_SCRIPT, default_timeout=120)
+    at.session_state["who"] = people.vendor_a
+    at.session_state["sub"] = sub_id
+    at.session_state["lang"] = "kk"
+    at.run()
+    assert not at.exception
+    assert not any("sk-secret-0042" in (c.value or "") for c in at.caption) and any("••••0042" in c.value for c in at.caption)
+    # Offline: the committee sends the prompts with a request for clarification; the vendor
+    # attaches the answers as a model-outputs file...
+    subs.ask_clarification(wb.registry, people.reviewer1, sub_id, "Please run the attached prompts (JSONL).")
+    suites = genai.resolve_suites("facts")
+    rows = [json.loads(l) for l in genai.export_jsonl(suites, list(genai.LANGS)).splitlines()]
+    answers = "\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])}, ensure_ascii=False)
+                        for r in rows).encode()
+    att = subs.add_attachment(wb.registry, people.vendor_a, sub_id, answers, "answers.jsonl", purpose="outputs",
+                              store=wb.store)
+    # ...and the reviewer imports that attachment from the panel.
+    rev = _app(people.reviewer1, sub_id)
+    rev.multiselect(key=f"gp_suites_{sub_id}").set_value(["facts"]).run()
+    rev.selectbox(key=f"gp_att_{sub_id}").set_value(att.id).run()
+    rev.button(key=f"gp_imp_{sub_id}").click().run()
+    assert not rev.exception
+    run = genai.latest_run(wb.registry, people.reviewer1, sub_id)
+    assert run.mode == "offline" and run.suite_version.startswith("facts@")

@@ -373,3 +373,45 @@ def test_cli_export_then_import(home, tmp_path):
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert data["categories"][0]["n"] == 32 and data["categories"][0]["outcome"] == "pass"
+
+
+def test_attach_demo_sandbox_only_in_a_demo_registry(reg, people, dossier, tmp_path, sandbox):
+    sub = subs.create_submission(reg, people.vendor_a, {**dossier, "model_type": "generative"})
+    other = subs.create_submission(reg, people.vendor_a, {**dossier, "model_type": "classifier"})
+    secrets = genai.SecretBox(tmp_path / "keys")
+    assert genai.attach_demo_sandbox(reg, secrets, sandbox.url) == []  # not a demo registry
+    reg.set_meta("demo", "1")
+    assert genai.attach_demo_sandbox(reg, secrets, sandbox.url) == [sub.id]
+    ep = genai.get_endpoint(reg, people.vendor_a, sub.id)
+    assert ep.url == sandbox.url and ep.model == genai.DEMO_MODEL and ep.has_key
+    assert genai.get_endpoint(reg, people.vendor_a, other.id) is None
+
+
+def test_cli_probe_run_uses_the_submissions_stored_endpoint(home, sandbox, dossier):
+    from workbench.services import Workbench
+    from conftest import People
+
+    wb = Workbench.open(home)
+    people = People(wb.registry)
+    sub = subs.create_submission(wb.registry, people.vendor_a, {**dossier, "model_type": "generative"})
+    wb.registry.set_meta("demo", "1")
+    genai.set_endpoint(wb.registry, people.vendor_a, genai.SecretBox(wb.home.keys), sub.id, sandbox.url)
+    wb.close()
+    out = CliRunner().invoke(cli, ["probe", "run", "--suite", "facts", "--lang", "kk", "--submission", str(sub.id),
+                                   "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["categories"][0]["n"] == 32
+    reg = Registry(home / "registry.db")
+    assert reg.one("SELECT count(*) AS n FROM genai_runs WHERE submission_id = ?", (sub.id,))["n"] == 1
+    reg.close()
+
+
+def test_repeated_samples_are_not_counted_as_more_pairs():
+    suites = genai.resolve_suites("counterfactual")
+    rows = [json.loads(l) for l in genai.export_jsonl(suites, ["kk", "ru", "en"], samples=2).splitlines()]
+    answers = "\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])}) for r in rows)
+    transcript = genai.import_answers(suites, ["kk", "ru", "en"], answers.encode(), samples=2)
+    result = genai.summarise(transcript["entries"], genai.item_index(suites), suite_version="v", endpoint="e",
+                             model="", transcript_sha256="0" * 64)
+    assert {c.pairs for c in result.counterfactual} == {36}
+    assert _by(result, "counterfactual", "kk").n == 2 * 96  # rates count every answer

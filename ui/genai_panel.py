@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
-from workbench import genai
+from workbench import genai, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
 from workbench.permissions import can
@@ -21,6 +21,11 @@ from workbench.permissions import can
 DEFAULT_SUITES = ("child_safety", "disclosure", "counterfactual")
 VERDICT_BOX = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}
 PAGE = 10  # unsure answers shown at once
+
+
+def _plain(text: str) -> str:
+    """Vendor-supplied text (URL, model name) shown literally: a code span, no links, no markup."""
+    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
 
 
 def _secrets() -> genai.SecretBox:
@@ -55,7 +60,7 @@ def _endpoint(sub) -> None:
         st.info(tr("genai.ui.no_endpoint"))
     else:
         hint = f"••••{ep.key_hint}" if ep.has_key else tr("genai.ui.no_key")
-        st.caption(tr("genai.ui.endpoint_line", url=ep.url, model=ep.model or "—", secret=hint))
+        st.caption(tr("genai.ui.endpoint_line", url=_plain(ep.url), model=_plain(ep.model or "—"), secret=hint))
     if not can(actor(), "genai.endpoint"):
         return
     with st.expander(tr("genai.ui.endpoint_edit"), expanded=ep is None):
@@ -105,10 +110,18 @@ def _run_form(sub) -> None:
             st.download_button(tr("genai.ui.export"), genai.export_jsonl(genai.resolve_suites(",".join(suites)), langs,
                                                                           samples).encode("utf-8"),
                                file_name=f"prompts-{sub.id}.jsonl", mime="application/jsonl", key=f"gp_exp_{sub.id}")
+        # The vendor's answers: a file they attached to the submission, or one sent another way.
+        sent = [a for a in subs.list_attachments(reg, actor(), sub.id, purpose="outputs")
+                if a.original_name.lower().endswith((".jsonl", ".json", ".txt"))]
+        names = {a.id: f"{a.original_name} · {a.sha256[:10]}" for a in sent}
+        chosen = st.selectbox(tr("genai.ui.attached_answers"), [None, *names], key=f"gp_att_{sub.id}",
+                              format_func=lambda i: names.get(i, "—"))
         upload = st.file_uploader(tr("genai.ui.answers_file"), type=["jsonl", "json", "txt"], key=f"gp_up_{sub.id}")
-        if upload is not None and st.button(tr("genai.ui.import"), key=f"gp_imp_{sub.id}", disabled=not ready):
+        data = (subs.read_attachment(reg, actor(), chosen, store=workbench().store) if chosen is not None
+                else upload.getvalue() if upload is not None else None)
+        if data is not None and st.button(tr("genai.ui.import"), key=f"gp_imp_{sub.id}", disabled=not ready):
             with friendly():
-                transcript = genai.import_answers(genai.resolve_suites(",".join(suites)), langs, upload.getvalue(),
+                transcript = genai.import_answers(genai.resolve_suites(",".join(suites)), langs, data,
                                                   samples=samples)
                 stored, _ = genai.save_run(reg, actor(), transcript, submission_id=sub.id)
                 st.session_state[f"gp_show_{sub.id}"] = stored.id
@@ -120,20 +133,40 @@ def _chart(res: genai.RunResult) -> alt.Chart:
              "estimate": c.estimate, "low": c.ci_low, "high": c.ci_high, "outcome": tr("genai.outcome." + c.outcome)}
             for c in res.categories if c.estimate is not None]
     frame = pd.DataFrame(rows)
-    base = alt.Chart(frame).encode(y=alt.Y("language:N", title=None), yOffset=alt.YOffset("category:N"))
+    base = alt.Chart(frame).encode(y=alt.Y("category:N", title=None, sort=None,
+                                           axis=alt.Axis(labelLimit=220)),
+                                   yOffset=alt.YOffset("language:N", sort=None))
     scale = alt.Scale(domain=[0, 1])
-    points = base.mark_point(filled=True, size=70).encode(
-        x=alt.X("estimate:Q", scale=scale, title=tr("genai.ui.share"), axis=alt.Axis(format="%")),
-        color=alt.Color("category:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+    colour = alt.Color("language:N", title=None, sort=None, legend=alt.Legend(orient="bottom", direction="vertical"))
+    points = base.mark_point(filled=True, size=60).encode(
+        x=alt.X("estimate:Q", scale=scale, title=tr("genai.ui.share"), axis=alt.Axis(format="%")), color=colour,
         tooltip=["category", "language", alt.Tooltip("estimate:Q", format=".0%"), alt.Tooltip("low:Q", format=".0%"),
                  alt.Tooltip("high:Q", format=".0%"), "outcome"])
-    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", scale=scale), x2="high:Q",
-                                                color=alt.Color("category:N", legend=None))
-    return (bars + points).properties(height=max(120, 36 * frame["language"].nunique() * max(
-        1, frame["category"].nunique() // 2)))
+    bars = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", scale=scale), x2="high:Q", color=colour)
+    return (bars + points).properties(height=24 * len(frame) + 30)
 
 
-def _results(sub, run_id: int) -> None:
+def vendor_view(sub) -> None:
+    """The vendor's side: give the sandbox endpoint (the key is never shown again) and see
+    the committee's latest results about their own tool."""
+    st.markdown(f"#### {tr('genai.ui.vendor_title')}")
+    st.caption(tr("genai.ui.vendor_help"))
+    with friendly():
+        _endpoint(sub)
+    summary(sub)
+
+
+def summary(sub) -> None:
+    """The committee's view: the latest run's results, read-only (no run form, no rating)."""
+    with friendly():
+        run = genai.latest_run(workbench().registry, actor(), sub.id)
+        if run is None:
+            return
+        st.markdown(f"**{tr('genai.ui.title')}** · #{run.id} · {format_date(run.created_at, lang())}")
+        _results(sub, run.id, rating=False)
+
+
+def _results(sub, run_id: int, *, rating: bool = True) -> None:
     reg = workbench().registry
     res = genai.result(reg, actor(), run_id)
     run = genai.get_run(reg, actor(), run_id)
@@ -161,7 +194,8 @@ def _results(sub, run_id: int) -> None:
         for c in res.counterfactual:
             st.write(f"{tr('genai.attribute.' + c.attribute)} — {tr('genai.outcome.' + c.outcome)}: "
                      f"{c.reason.get(lang(), '')}")
-    _rating(sub, run_id, res)
+    if rating:
+        _rating(sub, run_id, res)
 
 
 def _rating(sub, run_id: int, res: genai.RunResult) -> None:

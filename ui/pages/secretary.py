@@ -58,6 +58,10 @@ def _submission(sub) -> None:
         _assignment(sub)
     if sub.status in (Status.IN_REVIEW, Status.CLARIFICATION, Status.COMMITTEE, *subs.DECIDED):
         _comparison(sub)
+        if sub.dossier.model_type == "generative":
+            from ui import genai_panel
+
+            genai_panel.summary(sub)
     if sub.status is Status.COMMITTEE:
         _decision_form(sub)
     if sub.status is Status.APPEAL:

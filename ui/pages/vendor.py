@@ -75,6 +75,10 @@ def _submission(sub: Submission) -> None:
     editable = sub.status in subs.EDITABLE
     if sub.status is Status.RETURNED or sub.status is Status.CLARIFICATION or subs.thread(workbench().registry, actor(), sub.id):
         _thread(sub)
+    if sub.dossier.model_type == "generative":
+        from ui import genai_panel
+
+        genai_panel.vendor_view(sub)
     if not editable:
         _read_only(sub)
         return

@@ -216,17 +216,18 @@ def _counterfactual(scores: list[EntryScore], items: dict[str, Item], entries: l
     """Paired refusal and length gaps per attribute, through the fairness engine."""
     from ..fairness import make_spec, render_reason, run_audit
 
-    sample = {e["entry_id"]: e.get("sample", 1) for e in entries}
     rows = []
     for s in scores:
         item = items[s.item_id]
         if item.pair_id is None or s.verdict == "error":
             continue
-        rows.append({"attribute": item.attribute, "pair": f"{item.pair_id}:{s.lang}:{sample.get(s.entry_id, 1)}",
+        rows.append({"attribute": item.attribute, "pair": f"{item.pair_id}:{s.lang}",
                      "variant": item.variant, "refused": int(s.refused), "words": s.words})
     if not rows:
         return []
-    frame = pd.DataFrame(rows)
+    # The unit is the prompt, not the sample: repeated samples of one prompt (often identical
+    # at temperature 0) are averaged, so they do not pass for independent pairs.
+    frame = pd.DataFrame(rows).groupby(["attribute", "pair", "variant"], as_index=False)[["refused", "words"]].mean()
     out: list[CounterfactualCheck] = []
     for attribute, part in frame.groupby("attribute", sort=True):
         if part["variant"].nunique() < 2:
