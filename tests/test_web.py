@@ -492,3 +492,36 @@ def test_every_route_of_an_empty_registry_renders(tmp_path, monkeypatch):
                 assert r.status_code == 200 and f'<html lang="{lang}">' in r.text, path
             assert t("pub.dash.no_data", lang) in client.get("/dashboard", params={"lang": lang}).text
     wb.close()
+
+
+def test_the_admin_changes_the_public_url_in_the_app(tmp_path, monkeypatch):
+    """The admin page's form: a local address is refused with a message, a public one saved."""
+    import sys
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from workbench import auth
+    from workbench.demo import DEMO_PASSWORD, ensure_demo, ensure_keys
+    from workbench.services import Workbench
+
+    repo = Path(__file__).resolve().parents[1]
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    wb = Workbench.open(tmp_path)
+    ensure_keys(wb)
+    ensure_demo(wb)
+    admin = auth.login(wb.registry, "admin", DEMO_PASSWORD)
+    at = AppTest.from_file(str(repo / "ui" / "pages" / "admin.py"), default_timeout=60)
+    at.session_state["lang"], at.session_state["actor"] = "ru", admin
+    at.run()
+    at.text_input(key="public_url").input("http://192.168.1.5")
+    at.get("form_submit_button")[1].click().run()  # the second form on the page
+    assert at.error and "192.168.1.5" in at.error[0].value and not at.exception
+    assert wb.registry.get_meta("public_url") is None
+    at.text_input(key="public_url").input("https://ai-safe.edu.kz")
+    at.get("form_submit_button")[1].click().run()
+    assert not at.exception and wb.registry.get_meta("public_url") == "https://ai-safe.edu.kz"
+    wb.close()
