@@ -6,7 +6,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import complaints, decisions, fairness_runs, genai, labels
+from workbench import complaints, decisions, fairness_runs, genai, labels, public_url
 from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
 from workbench import admin, auth, public, reviews, submissions as subs
@@ -85,6 +85,7 @@ CALLS = {
     "committee.open": lambda c, a: subs.send_to_committee(c["reg"], a, c["review"]),
     "log.verify": lambda c, a: admin.verify_log(c["reg"], a),
     "users.manage": lambda c, a: auth.list_users(c["reg"], a),
+    "settings.manage": lambda c, a: public_url.set_public_url(c["reg"], a, "https://ai-safe.edu.kz"),
     "backup.run": lambda c, a: admin.backup(c["reg"], a, c["store"].root / "b.db"),
     "genai.run": lambda c, a: genai.save_run(c["reg"], a, make_transcript(
         genai.resolve_suites("facts"), ["en"], 1, "offline", "offline", "", [], "2026-12-01"), submission_id=c["review"]),

@@ -12,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench import complaints, public
-from workbench.i18n import t
 from workbench.models import PUBLIC
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,12 +57,6 @@ def page(name: str, lang: str, who=PUBLIC, **query) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     return at
-
-
-def texts(at) -> str:
-    parts = [e.value for kind in ("markdown", "title", "caption", "success", "info", "warning", "error")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.mark.parametrize("lang", LANGS)

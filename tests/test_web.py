@@ -104,7 +104,7 @@ def titles(html: str) -> list[str]:
 
 
 PAGES = ["/", "/registry", f"/label/{ACTIVE}", f"/verify?label={ACTIVE}", "/verify", "/complaint", "/dashboard",
-         "/open-data/", f"/registry?q=математ&subject=mathematics&grade=5&status=suspended"]
+         "/open-data/", "/registry?q=математ&subject=mathematics&grade=5&status=suspended"]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -193,7 +193,7 @@ def test_can_my_school_use_this_tool(site, lang, label_id, answer):
         assert " / " not in re.search(r'<section class="can.*?</section>', html, re.S).group(0)
 
 
-@pytest.mark.parametrize("path", [f"/label/{ACTIVE}", f"/registry?q=математика&lang=ru", f"/label/{SUSPENDED}?lang=ru"])
+@pytest.mark.parametrize("path", [f"/label/{ACTIVE}", "/registry?q=математика&lang=ru", f"/label/{SUSPENDED}?lang=ru"])
 def test_subjects_and_grades_in_the_readers_language(site, path):
     client, _ = site
     html = re.sub(r'value="[^"]*"', "", client.get(path if "lang" in path else path + "?lang=ru").text)  # codes
@@ -491,4 +491,37 @@ def test_every_route_of_an_empty_registry_renders(tmp_path, monkeypatch):
                 r = client.get(path, params={"lang": lang})
                 assert r.status_code == 200 and f'<html lang="{lang}">' in r.text, path
             assert t("pub.dash.no_data", lang) in client.get("/dashboard", params={"lang": lang}).text
+    wb.close()
+
+
+def test_the_admin_changes_the_public_url_in_the_app(tmp_path, monkeypatch):
+    """The admin page's form: a local address is refused with a message, a public one saved."""
+    import sys
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from workbench import auth
+    from workbench.demo import DEMO_PASSWORD, ensure_demo, ensure_keys
+    from workbench.services import Workbench
+
+    repo = Path(__file__).resolve().parents[1]
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))
+    monkeypatch.setenv("WORKBENCH_KEY_PASSPHRASE", "test-passphrase")
+    wb = Workbench.open(tmp_path)
+    ensure_keys(wb)
+    ensure_demo(wb)
+    admin = auth.login(wb.registry, "admin", DEMO_PASSWORD)
+    at = AppTest.from_file(str(repo / "ui" / "pages" / "admin.py"), default_timeout=60)
+    at.session_state["lang"], at.session_state["actor"] = "ru", admin
+    at.run()
+    at.text_input(key="public_url").input("http://192.168.1.5")
+    at.get("form_submit_button")[1].click().run()  # the second form on the page
+    assert at.error and "192.168.1.5" in at.error[0].value and not at.exception
+    assert wb.registry.get_meta("public_url") is None
+    at.text_input(key="public_url").input("https://ai-safe.edu.kz")
+    at.get("form_submit_button")[1].click().run()
+    assert not at.exception and wb.registry.get_meta("public_url") == "https://ai-safe.edu.kz"
     wb.close()

@@ -30,6 +30,7 @@ from .i18n import normalise_language, t
 from .models import Actor, Submission, now_iso, utcnow
 from .permissions import require
 from .reviews import compare, frozen_documents, summary_of
+from .public import in_reader_language
 from .search import subject_name
 from .submissions import check_tier, get_submission, list_attachments, next_status
 from .textsafe import LIMITS, TOO_LONG
@@ -332,7 +333,7 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
             votes_for=sum(v.vote == "for" for v in votes), votes_against=sum(v.vote == "against" for v in votes),
             votes_abstain=sum(v.vote == "abstain" for v in votes),
             dissent=[rp.Dissent(member=v.member, reason=v.reason) for v in votes if v.vote == "against"],
-            conditions=conditions, grades=[str(g) for g in decision.scope.grades],
+            conditions=[in_reader_language(c, lang) for c in conditions], grades=[str(g) for g in decision.scope.grades],
             subjects=[subject_name(s, lang) for s in decision.scope.subjects],
             languages=[t(f"lang.{code}", lang) if code in ("kk", "ru", "en", "other") else code
                        for code in decision.scope.languages]),

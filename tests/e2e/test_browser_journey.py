@@ -255,7 +255,7 @@ def _visitor_finds_verifies_and_downloads(screen: Screen, cast: Cast, label_id: 
     signed = pdf_path.read_bytes()
     assert signed == public.label_pdf_file(reg, PUBLIC, label_id)[1]
 
-    page.get_by_role("link", name=screen.tr("nav.verify"), exact=True).click()
+    page.get_by_role("navigation").get_by_role("link", name=screen.tr("nav.verify"), exact=True).click()
     page.get_by_role("heading", name=screen.tr("verify.title")).wait_for()
     page.set_input_files("#pdf", str(pdf_path))
     page.locator('form[enctype="multipart/form-data"] button').click()

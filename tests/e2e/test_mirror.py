@@ -85,8 +85,12 @@ def test_the_mirror_is_only_static_files(mirror):
         assert (site / lang / "index.html").is_file() and (site / lang / "label" / f"{ACTIVE}.html").is_file()
     script = (site / "assets" / "mirror.js").stat().st_size
     assert script < 8 * 1024, "a few KB of script"
-    index = json.loads((site / "search" / "index.json").read_text(encoding="utf-8"))
-    assert {row[0] for row in index["labels"]} == {ACTIVE, SUSPENDED, "KZ-AIS-2023-000001", "KZ-AIS-2026-000003"}
+    meta = json.loads((site / "search" / "meta.json").read_text(encoding="utf-8"))
+    cards = json.loads((site / "search" / "cards" / "0.json").read_text(encoding="utf-8"))
+    assert meta["count"] == 4
+    assert {row[0] for row in cards} == {ACTIVE, SUSPENDED, "KZ-AIS-2023-000001", "KZ-AIS-2026-000003"}
+    math = json.loads((site / "search" / "words" / "ма.json").read_text(encoding="utf-8"))
+    assert "математика" in math  # the word a Russian or Kazakh parent types, in its own small file
 
 
 @pytest.mark.e2e

@@ -20,8 +20,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -205,4 +205,25 @@ def test_a_parent_on_a_phone_finds_checks_downloads_and_complains(site, browser,
     page.get_by_role("button", name=ru("pubweb.complaint.track")).click()
     page.get_by_text(reference).first.wait_for()
     shot("parent_follows_the_complaint_up")
+    context.close()
+
+
+@pytest.mark.e2e
+def test_the_staff_app_fetches_nothing_from_other_hosts(site, browser):
+    """No fonts.gstatic.com (a :material: page icon is fetched from there), no other host."""
+    url, _ = site
+    context = browser.new_context()
+    page = context.new_page()
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(url + "/staff/", wait_until="networkidle")
+    page.get_by_text(t("login.title", "kk")).first.wait_for()
+    page.wait_for_timeout(1000)
+    assert requested and all(u.startswith(url) or u.startswith("data:") for u in requested), \
+        [u for u in requested if not u.startswith(url)]
+    with urllib.request.urlopen(url + "/staff/_stcore/health") as ok:
+        assert ok.status == 200
+    with pytest.raises(urllib.error.HTTPError) as hidden:
+        urllib.request.urlopen(url + "/staff/_stcore/metrics")
+    assert hidden.value.code == 404
     context.close()

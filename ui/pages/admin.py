@@ -34,6 +34,7 @@ def render() -> None:
                 user = auth.create_user(reg, actor(), username=username, password=password, role=role,
                                         display_name=name, org_id=org)
                 st.success(tr("cli.user_added", username=user.username, role=tr("role." + user.role.value)))
+    _public_url(reg)
     st.subheader(tr("admin.backup"))
     st.caption(tr("admin.backup_help"))
     if st.button(tr("admin.make_backup"), key="make_backup"):
@@ -53,6 +54,20 @@ def render() -> None:
             st.success(tr("cli.log_ok", events=check.events))
         else:
             st.error(tr("cli.log_broken", id=check.first_broken_id, problem=tr(check.problem)))
+
+
+def _public_url(reg) -> None:
+    """The address printed in QR codes and links; checked before it is saved (issue 12)."""
+    from workbench import public_url
+
+    st.subheader(tr("pubweb.admin.public_url"))
+    st.caption(tr("pubweb.admin.public_url_help"))
+    with st.form("public_url_form"):
+        url = st.text_input(tr("pubweb.admin.public_url"), value=reg.get_meta(public_url.META_KEY) or "",
+                            placeholder="https://ai-safe.edu.kz", key="public_url")
+        if st.form_submit_button(tr("pubweb.admin.save")):
+            with friendly():
+                st.success(tr("pubweb.serve.public_url_set", url=public_url.set_public_url(reg, actor(), url)))
 
 
 render()

@@ -13,12 +13,12 @@ works under any path prefix), beside the signed open data:
     audit/ID.pdf               the signed audit PDFs
     consent/ID-kk.pdf          the signed consent forms of active labels
     open-data/                 registry.json, registry.csv, schema.json, SHA256SUMS(.p7s)
-    search/index.json          the search index for the mirror's script
+    search/                    the search index for the mirror's script (meta, words/, cards/)
     assets/site.css, assets/mirror.js
 
-Search on the mirror: ``mirror.js`` (a few KB) loads ``search/index.json`` when someone
-searches and applies the server's folding and prefix rules (``workbench.search``) in the
-browser. Without JavaScript the registry is browsed page by page.
+Search on the mirror: ``mirror.js`` (a few KB) loads, when someone searches, one small
+file of the index per word typed and the cards of the first results, and applies the
+server's folding and prefix rules (``workbench.search``) in the browser. Without JavaScript the registry is browsed page by page.
 
 Verification on the mirror: ``mirror.js`` hashes the chosen PDF with Web Crypto and looks
 the hash up in ``open-data/registry.json`` (``audit_pdf_sha256``), the list that
@@ -39,7 +39,7 @@ from .. import consent, public
 from ..errors import WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, t
 from ..models import PUBLIC, utcnow
-from ..search import ALL_SUBJECTS_KEY, _WORD, _document, _subject_names, search_fold, subject_key
+from ..search import _WORD, _document, sort_key
 from . import pages
 from .render import STATIC, MirrorLinks, render
 
@@ -65,40 +65,50 @@ def _write(path: Path, text: str | bytes) -> None:
         path.write_bytes(text)
 
 
-def search_index(reg, *, today: dt.date | None = None) -> dict:
-    """The mirror's search index: per label its card facts and its folded words.
+#: Labels per file of cards: a search loads only the files of the results it shows.
+CARDS_PER_FILE = 500
 
-    Labels for all subjects carry a flag instead of every subject's name; the names are
-    listed once (``all_subjects``).
+
+def _shard(word: str) -> str:
+    """The file a word's postings live in: its first two letters (one-letter words alone)."""
+    return word[:2]
+
+
+def search_index(reg, *, today: dt.date | None = None) -> dict[str, bytes]:
+    """The mirror's search index, split so that a search downloads little.
+
+    Labels are numbered in the registry's alphabetical order. ``search/words/XY.json``
+    maps each folded word beginning with ``XY`` to the labels whose document holds it
+    (delta-encoded numbers); ``search/cards/K.json`` holds what a result shows for labels
+    ``K*500 …``. A query loads one words file per word and the cards of the first results.
+
+    Returns
+    -------
+    dict[str, bytes]
+        Path under the mirror's root -> file content.
     """
     today = today or utcnow().date()
     rows = reg.query("SELECT l.id, l.tool_name, l.tool_version, l.vendor, l.tier, l.scope, l.status, l.valid_until, "
-                     "s.dossier FROM labels l LEFT JOIN submissions s ON s.id = l.submission_id ORDER BY l.id")
-    every_words = set(_WORD.findall(search_fold(" ".join(t(ALL_SUBJECTS_KEY, lang) for lang in LANGUAGES))))
-    labels = []
-    for row in rows:
-        scope = json.loads(row["scope"] or "{}")
-        every = any(subject_key(str(s)) == ALL_SUBJECTS_KEY for s in scope.get("subjects", []))
-        kept = [s for s in scope.get("subjects", []) if subject_key(str(s)) != ALL_SUBJECTS_KEY]
-        words = set(_WORD.findall(_document(dict(row, scope=json.dumps({**scope, "subjects": kept})))))
-        if every:
-            words |= every_words
-        labels.append([row["id"], row["tool_name"], row["tool_version"], row["vendor"],
-                       public.effective_status(row["status"], row["valid_until"], today), row["valid_until"],
-                       " ".join(_without_prefixes(words)), 1 if every else 0])
-    return {"version": 1, "all_subjects": " ".join(sorted(_every_subject_word())), "labels": labels}
-
-
-def _without_prefixes(words: set[str]) -> list[str]:
-    """The words, less those that begin another word (prefix search finds them through it)."""
-    ordered = sorted(words)
-    return [w for i, w in enumerate(ordered) if not (i + 1 < len(ordered) and ordered[i + 1].startswith(w))
-            or len(w) == 1]
-
-
-def _every_subject_word() -> set[str]:
-    """Every word of every subject's name: what a label for all subjects is also found by."""
-    return {w for group in _subject_names().values() for name in group for w in _WORD.findall(search_fold(name))}
+                     "s.dossier FROM labels l LEFT JOIN submissions s ON s.id = l.submission_id")
+    rows.sort(key=lambda r: (sort_key(r["tool_name"]), r["id"]))
+    postings: dict[str, list[int]] = {}
+    cards = []
+    for number, row in enumerate(rows):
+        for word in set(_WORD.findall(_document(row))):
+            postings.setdefault(word, []).append(number)
+        cards.append([row["id"], row["tool_name"], row["tool_version"], row["vendor"],
+                      public.effective_status(row["status"], row["valid_until"], today)])
+    shards: dict[str, dict[str, list[int]]] = {}
+    for word, numbers in postings.items():
+        deltas = [numbers[0]] + [b - a for a, b in zip(numbers, numbers[1:])]
+        shards.setdefault(_shard(word), {})[word] = deltas
+    dump = lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()  # noqa: E731
+    files = {"search/meta.json": dump({"version": 2, "count": len(rows), "cards_per_file": CARDS_PER_FILE})}
+    for name, words in shards.items():
+        files[f"search/words/{name}.json"] = dump(words)
+    for k in range(0, len(cards), CARDS_PER_FILE):
+        files[f"search/cards/{k // CARDS_PER_FILE}.json"] = dump(cards[k:k + CARDS_PER_FILE])
+    return files
 
 
 def publish(wb, dest: Path, *, today: dt.date | None = None, consent_forms: bool = True) -> Published:
@@ -129,8 +139,9 @@ def publish(wb, dest: Path, *, today: dt.date | None = None, consent_forms: bool
     export_registry(reg, wb.keys, dest / "open-data", today=today)
     for name in ("site.css", "mirror.js"):
         _write(dest / "assets" / name, (STATIC / name).read_bytes())
-    _write(dest / "search" / "index.json", json.dumps(search_index(reg, today=today), ensure_ascii=False,
-                                                       separators=(",", ":")))
+    shutil.rmtree(dest / "search", ignore_errors=True)  # words of labels no longer published must go
+    for path, data in search_index(reg, today=today).items():
+        _write(dest / path, data)
     ids = [r["id"] for r in reg.query("SELECT id FROM labels ORDER BY id")]
     for label_id in ids:
         found = public.label_pdf_file(reg, PUBLIC, label_id)

@@ -36,7 +36,7 @@ MIRROR_PATHS: dict[str, str] = {
     "audit_pdf": "audit/{id}.pdf", "verify": "{lang}/verify.html", "complaint": "{lang}/complaint.html",
     "dashboard": "{lang}/dashboard.html", "consent": "consent/{id}-{lang}.pdf", "open_data": "{lang}/open-data.html",
     "open_data_file": "open-data/{name}", "css": "assets/site.css", "js": "assets/mirror.js",
-    "registry_page": "{lang}/registry/{page}.html", "search_index": "search/index.json",
+    "registry_page": "{lang}/registry/{page}.html", "search_index": "search/",
     "registry_json": "open-data/registry.json",
 }
 

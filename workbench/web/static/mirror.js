@@ -22,40 +22,59 @@
 
   var form = document.querySelector("form[data-mirror-search]");
   if (form) {
-    var index = null;
+    var cache = {};
+    function get(path) {  /* each index file once per page */
+      if (!cache[path]) cache[path] = fetch(box.dataset.index + path).then(function (r) { return r.ok ? r.json() : {}; });
+      return cache[path];
+    }
+    function labelsOf(w) {  /* the labels with a word that starts with w (one letter: is w) */
+      return get("words/" + encodeURIComponent(w.slice(0, 2)) + ".json").then(function (shard) {
+        var found = new Set();
+        Object.keys(shard).forEach(function (k) {
+          if (w.length > 1 ? k.indexOf(w) === 0 : k === w) {
+            var n = 0;
+            shard[k].forEach(function (d) { n += d; found.add(n); });
+          }
+        });
+        return found;
+      });
+    }
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var q = words(form.querySelector("input[name=q]").value).slice(0, 12);
-      (index ? Promise.resolve(index) : fetch(box.dataset.index).then(function (r) { return r.json(); }))
-        .then(function (data) {
-          index = data;
-          var all = data.all_subjects.split(" ");
-          var found = data.labels.filter(function (l) {
-            var own = l[6].split(" ");
-            return q.every(function (w) {
-              var hit = function (x) { return w.length > 1 ? x.indexOf(w) === 0 : x === w; };
-              return own.some(hit) || (l[7] === 1 && all.some(hit));
-            });
-          });
-          var out = document.getElementById("mirror-results");
-          out.textContent = "";
-          out.appendChild(el("p", {"class": "count"}, found.length ? T.found.replace("{n}", found.length) : T.empty));
-          var ul = el("ul", {"class": "cards"});
-          found.slice(0, 50).forEach(function (l) {
-            var li = el("li", {"class": "card"}), h = el("h2");
-            h.appendChild(el("a", {"href": link(l[0])}, l[1]));
-            h.appendChild(document.createTextNode(" " + l[2]));
-            li.appendChild(h);
-            var p = el("p");
-            p.appendChild(badge(l[4]));
-            p.appendChild(el("span", {"class": "muted"}, " " + l[3] + " · " + l[0]));
-            li.appendChild(p);
-            ul.appendChild(li);
-          });
-          out.appendChild(ul);
-          ["count", "cards-static"].forEach(function (id) { var x = document.getElementById(id); if (x) x.hidden = true; });
+      Promise.all([get("meta.json")].concat(q.map(labelsOf))).then(function (r) {
+        var per = r[0].cards_per_file, sets = r.slice(1);
+        var hits = sets.length ? Array.from(sets[0]).filter(function (n) {
+          return sets.every(function (s) { return s.has(n); });
+        }).sort(function (a, b) { return a - b; }) : [];
+        var shown = hits.slice(0, 50);
+        var files = Array.from(new Set(shown.map(function (n) { return Math.floor(n / per); })));
+        return Promise.all(files.map(function (k) { return get("cards/" + k + ".json"); })).then(function (chunks) {
+          var byFile = {};
+          files.forEach(function (k, i) { byFile[k] = chunks[i]; });
+          render(hits.length, shown.map(function (n) { return byFile[Math.floor(n / per)][n % per]; }));
         });
+      });
     });
+    function render(total, cards) {
+      var out = document.getElementById("mirror-results");
+      out.textContent = "";
+      out.appendChild(el("p", {"class": "count"}, total ? T.found.replace("{n}", total) : T.empty));
+      var ul = el("ul", {"class": "cards"});
+      cards.forEach(function (l) {
+        var li = el("li", {"class": "card"}), h = el("h2");
+        h.appendChild(el("a", {"href": link(l[0])}, l[1]));
+        h.appendChild(document.createTextNode(" " + l[2]));
+        li.appendChild(h);
+        var p = el("p");
+        p.appendChild(badge(l[4]));
+        p.appendChild(el("span", {"class": "muted"}, " " + l[3] + " · " + l[0]));
+        li.appendChild(p);
+        ul.appendChild(li);
+      });
+      out.appendChild(ul);
+      ["count", "cards-static"].forEach(function (id) { var x = document.getElementById(id); if (x) x.hidden = true; });
+    }
   }
 
   var vform = document.getElementById("mirror-verify");
