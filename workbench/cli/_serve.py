@@ -89,9 +89,15 @@ def serve(host: str, port: int, demo: bool) -> None:
         click.echo(line)
     click.echo(t("pubweb.serve.staff", _lang(), url=f"{url}/{STAFF_PATH}/"))
     if is_demo:
+        from .. import genai
         from ._registry import _print_demo_logins
 
         _print_demo_logins()
+        # The demo chatbot's sandbox: a rule-based OpenAI-compatible service with deliberate
+        # flaws, so the committee's generative tests run offline (issue 15).
+        sandbox = genai.start_demo_sandbox()
+        genai.attach_demo_sandbox(wb.registry, genai.SecretBox(wb.home.keys), sandbox.url)
+        click.echo(t("genai.serve.sandbox", _lang(), url=sandbox.url))
     app = create_app(wb, {"server.port": port, "server.address": host})
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
