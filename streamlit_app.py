@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui import common
 from ui.common import actor, lang, tr
+from ui.text import esc
 from workbench.i18n import LANGUAGE_NAMES, LANGUAGES
 from workbench.models import PUBLIC, Role
 
@@ -36,40 +37,52 @@ def _account_box() -> None:
     who = actor()
     if who.is_public:
         return
-    st.sidebar.markdown(f"**{who.display_name}**  \n{tr('role.' + who.role.value)}")
+    st.sidebar.markdown(f"**{esc(who.display_name)}**  \n{tr('role.' + who.role.value)}")
     if st.sidebar.button(tr("nav.logout"), key="logout"):
-        # Forget everything the person had open; keep only the language and the connection.
-        for key in list(st.session_state.keys()):
-            if key not in ("lang", "_wb"):
-                del st.session_state[key]
-        st.session_state["actor"] = PUBLIC
+        common.sign_out()
+        st.query_params.clear()
+        st.query_params["lang"] = lang()
+        st.session_state["_flash"] = "staff.logged_out"
         st.rerun()
 
 
 def _pages() -> dict[str, list[st.Page]]:
     """Navigation for the acting user's role: public pages for all, role pages on top."""
     public = [
-        st.Page(PAGES / "registry.py", title=tr("nav.registry"), icon=":material/search:", url_path="registry", default=True),
+        st.Page(PAGES / "registry.py", title=tr("nav.registry"), icon=":material/search:", url_path="registry", default=actor().is_public),
         st.Page(PAGES / "verify.py", title=tr("nav.verify"), icon=":material/verified:", url_path="verify"),
         st.Page(PAGES / "complaint.py", title=tr("nav.complaint"), icon=":material/feedback:", url_path="complaint"),
         st.Page(PAGES / "dashboard.py", title=tr("pub.dash.title"), icon=":material/monitoring:", url_path="dashboard"),
     ]
     role = actor().role
-    work: list[st.Page] = {
-        Role.PUBLIC: [st.Page(PAGES / "login.py", title=tr("nav.login"), icon=":material/login:", url_path="login")],
-        Role.VENDOR: [st.Page(PAGES / "vendor.py", title=tr("nav.my_submissions"), icon=":material/inventory_2:", url_path="submissions")],
-        Role.REVIEWER: [st.Page(PAGES / "reviewer.py", title=tr("nav.assignments"), icon=":material/rate_review:", url_path="assignments")],
-        Role.SECRETARY: [st.Page(PAGES / "secretary.py", title=tr("nav.queue"), icon=":material/gavel:", url_path="queue"),
-                         st.Page(PAGES / "complaints_queue.py", title=tr("pub.queue.title"), icon=":material/report:",
-                                 url_path="complaints")],
-        Role.ADMIN: [st.Page(PAGES / "admin.py", title=tr("nav.users"), icon=":material/group:", url_path="users")],
-    }[role]
+    work = [st.Page(PAGES / script, title=tr(title), icon=icon, url_path=path,
+                    default=index == 0 and role is not Role.PUBLIC)
+            for index, (script, title, icon, path) in enumerate(WORK_PAGES[role])]
+    if role is Role.PUBLIC:
+        # A bookmarked work page opened before signing in: the sign-in prompt, at that address,
+        # so that signing in comes back to it.
+        work += [st.Page(PAGES / "login.py", title=tr("nav.login"), url_path=path, visibility="hidden")
+                 for pages in WORK_PAGES.values() for _, _, _, path in pages if path != "login"]
     return {tr("nav.section_public"): public, tr("nav.section_work"): work}
 
 
+#: role -> its work pages (script, title key, icon, url path); the first is where it lands.
+WORK_PAGES: dict[Role, list[tuple[str, str, str, str]]] = {
+    Role.PUBLIC: [("login.py", "nav.login", ":material/login:", "login")],
+    Role.VENDOR: [("vendor.py", "nav.my_submissions", ":material/inventory_2:", "submissions")],
+    Role.REVIEWER: [("reviewer.py", "nav.assignments", ":material/rate_review:", "assignments")],
+    Role.SECRETARY: [("secretary.py", "nav.queue", ":material/gavel:", "queue"),
+                     ("complaints_queue.py", "pub.queue.title", ":material/report:", "complaints")],
+    Role.ADMIN: [("admin.py", "nav.users", ":material/group:", "users")],
+}
+
+
 common.workbench()
+common.identify()
 _language_switch()
 _account_box()
 page = st.navigation(_pages())
+if flash := st.session_state.pop("_flash", None):
+    st.toast(tr(flash))
 page.run()
 st.sidebar.caption(tr("app.footer"))

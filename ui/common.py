@@ -56,6 +56,67 @@ def actor() -> Actor:
     return st.session_state.get("actor", PUBLIC)
 
 
+def request_cookies() -> dict[str, str]:
+    """The cookies the browser sent when it opened this session's connection."""
+    return st.context.cookies.to_dict()
+
+
+def identify() -> Actor:
+    """Who is acting in this run, from the session cookie set by ``/signin``.
+
+    The cookie is resolved on every run, so logout, an admin's revocation, a deactivated
+    account, expiry and idle timeout take effect at the next click. Without a cookie (and
+    never signed in by one in this session) the actor already in the session state is
+    kept: only code sets it (AppTest tests, which cannot send cookies); nothing a browser
+    sends can.
+    """
+    from workbench import sessions
+
+    wb = workbench()
+    raw = request_cookies().get(sessions.COOKIE_NAME)
+    if raw is not None:
+        token = sessions.token_from_cookie(raw, sessions.session_key(wb.home.root))
+        who = sessions.resolve(wb.registry, token) or PUBLIC
+        st.session_state["_session_token"] = None if who.is_public else token
+    elif "_session_token" in st.session_state:
+        who = PUBLIC
+    else:
+        who = st.session_state.get("actor", PUBLIC)
+    previous = st.session_state.get("actor", PUBLIC)
+    if previous != who and not previous.is_public:
+        forget_work()  # another person (or nobody) now: nothing of the previous one stays
+    st.session_state["actor"] = who
+    return who
+
+
+def sign_out() -> None:
+    """End this browser's session (the cookie stays, but no longer opens anything)."""
+    from workbench import sessions
+
+    sessions.end(workbench().registry, st.session_state.get("_session_token"))
+    forget_work()
+    st.session_state["_session_token"] = None
+    st.session_state["actor"] = PUBLIC
+
+
+def forget_work() -> None:
+    """Forget everything the person had open; keep only the language and the connection."""
+    for key in list(st.session_state.keys()):
+        if key not in ("lang", "_wb", "_session_token"):
+            del st.session_state[key]
+
+
+def signin_url(next_url: str | None = None) -> str:
+    """The sign-in route, coming back to ``next_url`` (by default the page open now)."""
+    from urllib.parse import urlencode, urlsplit
+
+    if next_url is None:
+        path = urlsplit(st.context.url or "/").path or "/"
+        query = urlencode({k: v for k, v in st.query_params.to_dict().items() if k != "lang"})
+        next_url = path + ("?" + query if query else "")
+    return "/signin?" + urlencode({"next": next_url, "lang": lang()})
+
+
 def show_error(exc: WorkbenchError) -> None:
     st.error(exc.translate(lang()), icon="⚠️")
 

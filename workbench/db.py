@@ -260,7 +260,24 @@ CREATE TABLE appeals (
 CREATE INDEX appeals_submission ON appeals(submission_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS)
+# Staff sessions (issue 13): a server-side row per sign-in; the cookie holds a signed token
+# whose SHA-256 is the row's id. ``must_change_password`` is set by an admin's reset.
+_V7_SESSIONS = """
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
+                               _V7_SESSIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,29 +1,33 @@
-"""Log in, or register an organisation and its first vendor account."""
+"""Sign in (on the server's ``/signin`` page, which sets the session cookie), or register an
+organisation and its first vendor account.
+
+The same page answers at the address of every work page for a visitor who is not signed
+in (a bookmark, a link in an e-mail): signing in then comes back to that address.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode, urlsplit
+
 import streamlit as st
 
-from ui.common import actor, friendly, show_error, tr, workbench
+from ui.common import actor, friendly, lang, signin_url, tr, workbench
+from ui.text import esc, self_link
 from workbench import auth, submissions
-from workbench.errors import WorkbenchError
+
+
+def _at_work_address() -> bool:
+    path = urlsplit(st.context.url or "").path.rstrip("/")
+    return bool(path) and not path.endswith("/login")
 
 
 def render() -> None:
     st.title(tr("login.title"))
-    st.caption(tr("login.help"))
+    deep_link = _at_work_address()
+    st.info(tr("staff.signin_needed")) if deep_link else st.caption(tr("login.help"))
     sign_in, sign_up = st.tabs([tr("login.tab_login"), tr("login.tab_register")])
-    with sign_in, st.form("login_form"):
-        username = st.text_input(tr("login.username"), key="login_username")
-        password = st.text_input(tr("login.password"), type="password", key="login_password")
-        submitted = st.form_submit_button(tr("login.submit"), type="primary")
-    if submitted:
-        try:
-            st.session_state["actor"] = auth.login(workbench().registry, username, password)
-        except WorkbenchError as exc:
-            show_error(exc)
-        else:
-            st.rerun()
+    with sign_in:
+        self_link(tr("staff.signin_link"), signin_url(None if deep_link else "/"))
     with sign_up:
         st.caption(tr("login.register_help"))
         with st.form("register_form"):
@@ -40,8 +44,9 @@ def render() -> None:
                 submissions.register_vendor(workbench().registry, actor(), org_name=org_name, bin=bin_,
                                             contact_email=email, username=new_user, password=new_password,
                                             display_name=name)
-                st.session_state["actor"] = auth.login(workbench().registry, new_user, new_password)
-                st.rerun()
+                st.success(tr("staff.registered", org=esc(org_name.strip()), username=esc(new_user.strip())))
+                self_link(tr("staff.signin_link"),
+                          "/signin?" + urlencode({"next": "/submissions", "lang": lang(), "username": new_user.strip()}))
 
 
 render()
