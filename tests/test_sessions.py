@@ -226,3 +226,41 @@ def test_a_forged_cookie_is_nobody(cookie_app):
                                                                   else "1")
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert at.session_state["actor"].is_public
+
+
+# --- deep links ----------------------------------------------------------------------------
+
+def _submitted(wb, people) -> int:
+    from conftest import COMPLETE_DOSSIER
+    from workbench import submissions as subs
+
+    sub = subs.create_submission(wb.registry, people.vendor_a, dict(COMPLETE_DOSSIER, tool_name="Deep link tool"))
+    subs.submit(wb.registry, people.vendor_a, sub.id)
+    return sub.id
+
+
+@pytest.mark.parametrize("username,page", [("vendor_a", "vendor"), ("secretary", "secretary")])
+def test_a_bookmarked_submission_opens_again(cookie_app, username, page):
+    wb, people, _, sign_in = cookie_app
+    sub_id = _submitted(wb, people)
+    sign_in(getattr(people, username))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["submission"] = str(sub_id)
+    at.run()
+    assert not at.exception, at.exception
+    if page == "vendor":
+        assert at.session_state["vendor_sub"] == sub_id
+        assert any("Deep link tool" in h.value for h in at.subheader)
+    else:
+        assert at.expander[0].proto.expanded and "Deep link tool" in at.expander[0].label
+
+
+def test_a_foreign_submission_in_the_address_is_a_message(cookie_app):
+    wb, people, _, sign_in = cookie_app
+    sub_id = _submitted(wb, people)
+    sign_in(people.vendor_b)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["submission"] = str(sub_id)
+    at.run()
+    assert not at.exception and at.error, "refused with a message, not a traceback"
+    assert "vendor_sub" not in at.session_state

@@ -137,3 +137,26 @@ def status_label(status: str) -> str:
 def choice_label(group: str):
     """A ``format_func`` for selectboxes of fixed codes (``group.code`` catalogue keys)."""
     return lambda code: tr(f"{group}.{code}") if code else "—"
+
+
+def open_submission(state_key: str) -> int | None:
+    """The submission open on this page, kept in the address as ``?submission=N`` so a
+    reload, a new tab or a bookmark opens it again."""
+    value = st.session_state.get(state_key)
+    raw = st.query_params.get("submission")
+    if value is None and raw and raw.isdigit():
+        value = st.session_state[state_key] = int(raw)
+    if value is not None and raw != str(value):
+        st.query_params["submission"] = str(value)
+    return value
+
+
+def show_submission(state_key: str, submission_id: int) -> None:
+    st.session_state[state_key] = submission_id
+    st.query_params["submission"] = str(submission_id)
+
+
+def close_submission(state_key: str) -> None:
+    st.session_state.pop(state_key, None)
+    if "submission" in st.query_params:
+        del st.query_params["submission"]

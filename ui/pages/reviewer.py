@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import actor, friendly, lang, status_label, tr, workbench
+from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
+                       workbench)
 from workbench import reviews, rules, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
@@ -22,14 +23,20 @@ RECOMMENDATIONS = ("approve", "approve_with_conditions", "reject", "ask_vendor")
 def render() -> None:
     st.title(tr("reviewer.title"))
     reg = workbench().registry
-    current = st.session_state.get("rev_sub")
+    current = open_submission("rev_sub")
     if current is not None:
         if st.button("← " + tr("vendor.back"), key="rev_back"):
-            st.session_state.pop("rev_sub", None)
+            close_submission("rev_sub")
             st.rerun()
-        with friendly():
-            _wizard(subs.get_submission(reg, actor(), current))
-        return
+        try:
+            sub = subs.get_submission(reg, actor(), current)
+        except WorkbenchError as exc:  # a stale or foreign address: say so, show the list
+            show_error(exc)
+            close_submission("rev_sub")
+        else:
+            with friendly():
+                _wizard(sub)
+            return
     items = subs.list_submissions(reg, actor())
     if not items:
         st.info(tr("reviewer.none"))
@@ -40,7 +47,7 @@ def render() -> None:
             c1.markdown(f"**{sub.tool_name}** {sub.tool_version} — {sub.org_name}")
             c1.caption(f"#{sub.id} · {status_label(sub.status.value)} · {format_date(sub.updated_at, lang())}")
             if c2.button(tr("vendor.open"), key=f"rev_open_{sub.id}"):
-                st.session_state["rev_sub"] = sub.id
+                show_submission("rev_sub", sub.id)
                 st.rerun()
 
 
@@ -110,7 +117,7 @@ def _conflict_form(sub) -> None:
             with friendly():
                 subs.declare_conflict(workbench().registry, actor(), sub.id, has_conflict=choice == "conflict", note=note)
                 if choice == "conflict":
-                    st.session_state.pop("rev_sub", None)
+                    close_submission("rev_sub")
                 st.rerun()
 
 

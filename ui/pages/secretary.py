@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, status_label, tr, workbench
+from ui.text import esc
 from workbench import admin, decisions, labels, reviews, submissions as subs
 from workbench.i18n import format_date
 from workbench.models import Status
@@ -24,7 +25,7 @@ QUEUE_GROUPS = (
 
 def render() -> None:
     st.title(tr("secretary.title"))
-    queue, label_tab, key_tab = st.tabs([tr("sec.tab_queue"), tr("sec.tab_labels"), tr("sec.tab_keys")])
+    queue, label_tab, key_tab = st.tabs([tr("sec.tab_queue"), tr("sec.tab_labels"), tr("sec.tab_keys")], key="sec_tabs")
     with queue:
         _queue()
     with label_tab:
@@ -39,12 +40,15 @@ def _queue() -> None:
     if not items:
         st.info(tr("secretary.none"))
         return
+    focus = st.query_params.get("submission")  # a bookmark or a notice's link: that one open
     for title_key, statuses in QUEUE_GROUPS:
         group = [s for s in items if s.status in statuses]
         st.subheader(f"{tr(title_key)} ({len(group)})")
         for sub in group:
-            with st.expander(f"#{sub.id} · {sub.tool_name} {sub.tool_version} — {sub.org_name} · "
-                             f"{status_label(sub.status.value)}"):
+            # The key keeps the panel open across actions (its title changes with the status).
+            with st.expander(f"#{sub.id} · {esc(sub.tool_name)} {esc(sub.tool_version)} — {esc(sub.org_name)} · "
+                             f"{status_label(sub.status.value)}", expanded=focus == str(sub.id),
+                             key=f"sec_sub_{sub.id}"):
                 _submission(sub)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import actor, choice_label, friendly, lang, status_label, tr, workbench
+from ui.common import (actor, choice_label, close_submission, friendly, show_error, lang, open_submission, show_submission,
+                       status_label, tr, workbench)
 from workbench import decisions, submissions as subs
+from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
                               USER_GROUPS, Status, Submission, completeness, missing_fields)
@@ -35,14 +37,19 @@ def render() -> None:
     st.title(tr("vendor.title"))
     who = actor()
     reg = workbench().registry
-    current = st.session_state.get("vendor_sub")
+    current = open_submission("vendor_sub")
     if current is not None:
-        with friendly():
-            _submission(subs.get_submission(reg, who, current))
-        return
+        try:
+            sub = subs.get_submission(reg, who, current)
+        except WorkbenchError as exc:  # a stale or foreign address: say so, show the list
+            show_error(exc)
+            close_submission("vendor_sub")
+        else:
+            _submission(sub)
+            return
     if st.button(tr("vendor.new"), type="primary", key="new_submission"):
         with friendly():
-            st.session_state["vendor_sub"] = subs.create_submission(reg, who, {}).id
+            show_submission("vendor_sub", subs.create_submission(reg, who, {}).id)
             st.session_state["vendor_step"] = STEPS[0]
             st.rerun()
     items = subs.list_submissions(reg, who)
@@ -56,14 +63,14 @@ def render() -> None:
                        f"{tr('vendor.complete', pct=format_percent(completeness(sub.dossier), lang(), 0))} · "
                        f"{format_date(sub.updated_at, lang())}")
             if c2.button(tr("vendor.open"), key=f"open_{sub.id}"):
-                st.session_state["vendor_sub"] = sub.id
+                show_submission("vendor_sub", sub.id)
                 st.session_state["vendor_step"] = STEPS[0]
                 st.rerun()
 
 
 def _submission(sub: Submission) -> None:
     if st.button("← " + tr("vendor.back"), key="back_to_list"):
-        st.session_state.pop("vendor_sub", None)
+        close_submission("vendor_sub")
         st.rerun()
     st.subheader(f"{sub.tool_name or tr('vendor.untitled')} {sub.tool_version}")
     st.caption(f"#{sub.id} · {status_label(sub.status.value)}")
@@ -194,7 +201,7 @@ def _read_only(sub: Submission) -> None:
         if st.button(tr("vendor.new_version"), key=f"nv_btn_{sub.id}") and version:
             with friendly():
                 new = subs.new_version(workbench().registry, actor(), sub.id, tool_version=version)
-                st.session_state["vendor_sub"] = new.id
+                show_submission("vendor_sub", new.id)
                 st.rerun()
 
 
