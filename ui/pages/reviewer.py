@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import documents
 from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
                        workbench)
 from workbench import reviews, rules, submissions as subs
@@ -54,7 +55,7 @@ def render() -> None:
 def _wizard(sub) -> None:
     reg = workbench().registry
     st.subheader(f"{sub.tool_name} {sub.tool_version} — {sub.org_name}")
-    with st.expander(tr("wizard.dossier"), expanded=False):
+    with st.expander(tr("wizard.dossier"), expanded=False, key=f"rev_dossier_{sub.id}"):
         _dossier(sub)
     declared = subs.conflict_declared(reg, actor(), sub.id)
     if declared is None:
@@ -97,13 +98,7 @@ def _wizard(sub) -> None:
 
 
 def _dossier(sub) -> None:
-    d = sub.dossier
-    st.write(getattr(d, f"description_{lang()}", "") or d.description_kk)
-    st.caption(f"{tr('dossier.model_type')}: {tr('model_type.' + d.model_type) if d.model_type else '—'} · "
-               f"{tr('dossier.decision_mode')}: {tr('decision_mode.' + d.decision_mode) if d.decision_mode else '—'}")
-    st.caption(f"{tr('dossier.data_storage_location')}: {d.data_storage_location or '—'}")
-    for att in subs.list_attachments(workbench().registry, actor(), sub.id):
-        st.write(f":material/attach_file: {att.original_name} · {tr('purpose.' + att.purpose)} · `{att.sha256[:12]}`")
+    documents.panel(sub, key="rev_docs")
 
 
 def _conflict_form(sub) -> None:

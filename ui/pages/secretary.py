@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, status_label, tr, workbench
+from ui import documents
 from ui.text import esc
 from workbench import admin, decisions, labels, reviews, submissions as subs
 from workbench.i18n import format_date
@@ -56,6 +57,9 @@ def _submission(sub) -> None:
     reg = workbench().registry
     st.caption(f"{format_date(sub.updated_at, lang())} · {tr('registry.tier')}: "
                f"{tr('tier.' + sub.tier) if sub.tier else '—'}")
+    if st.toggle(tr("staff.docs_title"), value=sub.status in (Status.SUBMITTED, Status.SCREENING),
+                 key=f"docs_toggle_{sub.id}"):
+        documents.panel(sub, key=f"sec_docs_{sub.id}")
     if sub.status in (Status.SUBMITTED, Status.SCREENING):
         _screening(sub)
     if sub.status in (Status.IN_REVIEW, Status.CLARIFICATION, Status.COMMITTEE):
