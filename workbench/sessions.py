@@ -28,7 +28,7 @@ LIFETIME = dt.timedelta(hours=float(os.environ.get("WORKBENCH_SESSION_HOURS", 12
 IDLE_TIMEOUT = dt.timedelta(minutes=float(os.environ.get("WORKBENCH_SESSION_IDLE_MINUTES", 30)))
 #: ``last_seen`` is written at most this often (one write per click would be wasteful).
 TOUCH_EVERY = dt.timedelta(seconds=30)
-KEY_FILE = "session.key"
+KEY_FILE = "session-cookie.key"
 
 REASON_LOGOUT = "logout"
 REASON_ADMIN = "admin"
