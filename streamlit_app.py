@@ -13,6 +13,7 @@ import streamlit as st
 from ui import common
 from ui.common import actor, lang, tr
 from ui.text import esc
+from workbench import notifications
 from workbench.i18n import LANGUAGE_NAMES, LANGUAGES
 from workbench.models import PUBLIC, Role
 
@@ -29,6 +30,7 @@ def _language_switch() -> None:
     )
     if choice != current:
         st.session_state["lang"] = choice
+        notifications.set_language(common.workbench().registry, actor().user_id, choice)
         st.query_params["lang"] = choice
         st.rerun()
 
@@ -58,6 +60,10 @@ def _pages() -> dict[str, list[st.Page]]:
     work = [st.Page(PAGES / script, title=tr(title), icon=icon, url_path=path,
                     default=index == 0 and role is not Role.PUBLIC)
             for index, (script, title, icon, path) in enumerate(WORK_PAGES[role])]
+    if role is not Role.PUBLIC:
+        unread = notifications.unread_count(common.workbench().registry, actor())
+        work.append(st.Page(PAGES / "inbox.py", url_path="inbox", icon=":material/notifications:",
+                            title=tr("staff.inbox_title_n", n=unread) if unread else tr("staff.inbox_title")))
     if role is Role.PUBLIC:
         # A bookmarked work page opened before signing in: the sign-in prompt, at that address,
         # so that signing in comes back to it.
@@ -79,6 +85,7 @@ WORK_PAGES: dict[Role, list[tuple[str, str, str, str]]] = {
 
 common.workbench()
 common.identify()
+common.notify_sync()
 _language_switch()
 _account_box()
 page = st.navigation(_pages())
@@ -86,3 +93,4 @@ if flash := st.session_state.pop("_flash", None):
     st.toast(tr(flash))
 page.run()
 st.sidebar.caption(tr("app.footer"))
+common.notify_deliver()

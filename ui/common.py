@@ -7,6 +7,7 @@ rules. Everything a person reads goes through ``tr()``.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, Iterator
 
 import streamlit as st
@@ -160,3 +161,37 @@ def close_submission(state_key: str) -> None:
     st.session_state.pop(state_key, None)
     if "submission" in st.query_params:
         del st.query_params["submission"]
+
+
+def notify_sync() -> None:
+    """New events become notices before the page counts the unread ones."""
+    from workbench import notifications
+
+    notifications.sync(workbench().registry)
+
+
+_delivering = threading.Lock()
+
+
+def notify_deliver() -> None:
+    """Pending e-mails go out in the background (a slow mail server never holds a page)."""
+    from workbench import notifications
+    from workbench.services import Workbench
+
+    if not notifications.has_pending_mail(workbench().registry) or not _delivering.acquire(blocking=False):
+        return  # nothing to send, or another session is sending (it takes these too)
+    root = workbench().home.root
+
+    def _run() -> None:
+        wb = Workbench.open(root)
+        try:
+            notifications.deliver(wb.registry, wb.home.root)
+        except Exception:  # noqa: BLE001 - a mail problem must never reach a page; logged
+            import logging
+
+            logging.getLogger("workbench.notifications").exception("delivery failed")
+        finally:
+            wb.close()
+            _delivering.release()
+
+    threading.Thread(target=_run, name="notify-deliver", daemon=True).start()

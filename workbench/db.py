@@ -276,8 +276,32 @@ CREATE INDEX sessions_user ON sessions(user_id);
 ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 """
 
+# Notifications (issue 13): notices derived from the event log, one row per recipient, an
+# in-app inbox and e-mail. The cursor starts after the events already in the log, so an
+# upgraded registry does not mail its whole history.
+_V8_NOTIFICATIONS = """
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER REFERENCES users(id),
+    email TEXT NOT NULL DEFAULT '',
+    lang TEXT NOT NULL DEFAULT 'kk',
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    link TEXT NOT NULL DEFAULT '',
+    dedupe TEXT NOT NULL UNIQUE,
+    event_id INTEGER,
+    created_at TEXT NOT NULL,
+    read_at TEXT,
+    mail_state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX notifications_user ON notifications(user_id, read_at);
+ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'kk';
+INSERT INTO meta (key, value) SELECT 'notify_cursor', COALESCE(MAX(id), 0) FROM events;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
-                               _V7_SESSIONS)
+                               _V7_SESSIONS, _V8_NOTIFICATIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..fairness.cli import audit_command  # defined in the engine's package
 from ..opendata import export_command
-from . import _registry, _serve, _verify  # noqa: F401  (each registers its commands on ``cli``)
+from . import _notify, _registry, _serve, _verify  # noqa: F401  (each registers its commands on ``cli``)
 from ._base import cli, friendly
 
 cli.add_command(audit_command, "audit")

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import auth, sessions
+from .. import auth, notifications, sessions
 from ..config import Home
 from ..errors import WorkbenchError
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, normalise_language, t
@@ -158,6 +158,7 @@ def _check(username: str, password: str, new_password: str, new_password2: str, 
             sessions.change_own_password(reg, who, password, new_password)
         except WorkbenchError as exc:
             return None, exc.translate(lang), True
+    notifications.set_language(reg, who.user_id, lang)  # their notices and e-mails follow it
     return sessions.create(reg, who), "", False
 
 
