@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import label_status
+from ui.text import esc
 from ui.common import (actor, choice_label, close_submission, friendly, show_error, lang, open_submission, show_submission,
                        status_label, tr, workbench)
-from workbench import decisions, submissions as subs
+from workbench import decisions, label_state, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
@@ -58,10 +60,12 @@ def render() -> None:
     for sub in items:
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
-            c1.markdown(f"**{sub.tool_name or tr('vendor.untitled')}** {sub.tool_version}")
+            c1.markdown(f"**{esc(sub.tool_name) or tr('vendor.untitled')}** {esc(sub.tool_version)}")
             c1.caption(f"#{sub.id} · {status_label(sub.status.value)} · "
                        f"{tr('vendor.complete', pct=format_percent(completeness(sub.dossier), lang(), 0))} · "
                        f"{format_date(sub.updated_at, lang())}")
+            for state in (label_state.labels_of(reg, who, sub.id) if sub.status in subs.DECIDED else [])[:1]:
+                c1.markdown(label_status.sentence(state))
             if c2.button(tr("vendor.open"), key=f"open_{sub.id}"):
                 show_submission("vendor_sub", sub.id)
                 st.session_state["vendor_step"] = STEPS[0]
@@ -179,8 +183,7 @@ def _read_only(sub: Submission) -> None:
     if len(chain) > 1:
         st.caption(tr("vendor.versions") + ": " + " → ".join(f"{s.tool_version} (#{s.id})" for s in chain))
     pdf = decisions.audit_pdf(workbench().registry, actor(), sub.id)
-    if pdf and pdf[0].startswith("KZ-AIS-"):
-        st.success(tr("vendor.label_issued", label=pdf[0].removesuffix(".pdf")))
+    label_status.show(sub.id)  # the label's true status today, never a stale "issued"
     if pdf:
         st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
                            key=f"vpdf_{sub.id}")
