@@ -119,7 +119,9 @@ def signin_url(next_url: str | None = None) -> str:
 
 
 def show_error(exc: WorkbenchError) -> None:
-    st.error(exc.translate(lang()), icon="⚠️")
+    from ui.text import err_text
+
+    st.error(err_text(exc, lang()), icon="⚠️")
 
 
 @contextlib.contextmanager

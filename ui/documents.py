@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import actor, lang, show_error, tr, workbench
-from ui.text import esc
+from ui.text import err_text, esc
 from workbench import documents
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
@@ -59,7 +59,7 @@ def files(sub: Submission, *, key: str = "docs") -> None:
         with st.container(border=True, key=f"{key}_att_{att.id}"):
             c1, c2 = st.columns([4, 1])
             c1.markdown(f":material/attach_file: **{esc(att.original_name)}**")
-            c1.caption(tr("staff.docs_file_line", purpose=tr("purpose." + att.purpose), kind=att.kind.upper(),
+            c1.caption(tr("staff.docs_file_line", purpose=tr("purpose." + att.purpose), kind=esc(att.kind.upper()),
                           size=_size(att.size), date=format_date(att.uploaded_at, lang())))
             if att.id not in opened:
                 if c2.button(tr("staff.docs_open"), key=f"{key}_open_{att.id}", icon=":material/visibility:"):
@@ -81,10 +81,10 @@ def _show(doc: documents.OpenedDocument, key: str) -> None:
     st.download_button(tr("staff.docs_download"), doc.data, file_name=att.original_name, mime=att.media_type,
                        key=f"{key}_dl_{att.id}", icon=":material/download:", on_click="ignore")
     if doc.problem is not None:
-        st.info(doc.problem.translate(lang()))
+        st.info(err_text(doc.problem, lang()))
     if doc.preview == "pdf":
         if doc.page_count and doc.page_count > len(doc.pages):
-            st.caption(tr("staff.docs_pages_shown", shown=len(doc.pages), total=doc.page_count))
+            st.caption(tr("staff.docs_pages_shown", shown=len(doc.pages), total=int(doc.page_count)))
         for number, png in enumerate(doc.pages, start=1):
             st.image(png, caption=tr("staff.docs_page", name=esc(att.original_name), page=number))
     elif doc.preview == "image":

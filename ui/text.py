@@ -20,18 +20,27 @@ import re
 
 import streamlit as st
 
-# Every character Markdown (CommonMark + GFM + Streamlit's directives ``:red[...]``,
-# ``:material/x:``, ``$math$``) gives a meaning to.
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+# Characters Markdown (CommonMark + GFM + Streamlit's directives ``:red[...]``,
+# ``:material/x:``, ``$math$``) gives a meaning to anywhere in a line ...
+_INLINE = re.compile(r"([\\`*_\[\]<>|~$:&])")
+# ... and those that matter only at the start of a line (headings, lists, quotes, rules).
+_LINE_START = re.compile(r"^([ \t]*)(?:([#>+\-=])|(\d+)([.)]))", re.M)
 _INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
 def esc(value: object) -> str:
     """``value`` as literal Markdown text: every special character backslash-escaped,
     control and bidi-override characters removed, line breaks kept as breaks."""
-    text = _INVISIBLE.sub("", "" if value is None else str(value))
-    text = _SPECIAL.sub(r"\\\1", text)
-    return text.replace("\r\n", "\n").replace("\n", "  \n")
+    text = _INVISIBLE.sub("", "" if value is None else str(value)).replace("\r\n", "\n")
+    text = _INLINE.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)),
+                           text)
+    return text.replace("\n", "  \n")
+
+
+def err_text(exc, lang: str) -> str:
+    """An error's translated message, safe to show (its parameters may be a person's text)."""
+    return esc(exc.translate(lang))
 
 
 def show(value: object, *, where=st) -> None:

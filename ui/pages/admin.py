@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
+from ui.text import esc
 from workbench import auth, submissions
 from workbench.i18n import format_date
 from workbench.models import Role
@@ -33,7 +34,7 @@ def render() -> None:
             with friendly():
                 user = auth.create_user(reg, actor(), username=username, password=password, role=role,
                                         display_name=name, org_id=org)
-                st.success(tr("cli.user_added", username=user.username, role=tr("role." + user.role.value)))
+                st.success(tr("cli.user_added", username=esc(user.username), role=tr("role." + user.role.value)))
     st.subheader(tr("admin.backup"))
     st.caption(tr("admin.backup_help"))
     if st.button(tr("admin.make_backup"), key="make_backup"):

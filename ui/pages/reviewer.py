@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import documents
+from ui.text import esc
 from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
                        workbench)
 from workbench import reviews, rules, submissions as subs
@@ -45,7 +46,7 @@ def render() -> None:
     for sub in items:
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
-            c1.markdown(f"**{sub.tool_name}** {sub.tool_version} — {sub.org_name}")
+            c1.markdown(f"**{esc(sub.tool_name)}** {esc(sub.tool_version)} — {esc(sub.org_name)}")
             c1.caption(f"#{sub.id} · {status_label(sub.status.value)} · {format_date(sub.updated_at, lang())}")
             if c2.button(tr("vendor.open"), key=f"rev_open_{sub.id}"):
                 show_submission("rev_sub", sub.id)
@@ -54,7 +55,7 @@ def render() -> None:
 
 def _wizard(sub) -> None:
     reg = workbench().registry
-    st.subheader(f"{sub.tool_name} {sub.tool_version} — {sub.org_name}")
+    st.subheader(f"{esc(sub.tool_name)} {esc(sub.tool_version)} — {esc(sub.org_name)}")
     with st.expander(tr("wizard.dossier"), expanded=False, key=f"rev_dossier_{sub.id}"):
         _dossier(sub)
     declared = subs.conflict_declared(reg, actor(), sub.id)
@@ -154,17 +155,17 @@ def _autosave(sub_id: int, item_id: str) -> None:
 
 def _section(sub, review, section, items) -> None:
     st.markdown(f"### {section.title.get(lang())}")
-    st.caption(section.description.get(lang()) + f" · {section.source}")
+    st.caption(section.description.get(lang()) + f" · {esc(section.source)}")
     if st.session_state.pop("rev_saved", None):
         st.toast(tr("wizard.autosaved"))
     if err := st.session_state.pop("rev_error", None):
-        st.error(err)
+        st.error(esc(err))
     attachments = subs.list_attachments(workbench().registry, actor(), sub.id)
     names = {a.id: a.original_name for a in attachments}
     for item in items:
         saved = review.answers.get(item.id, {})
         with st.container(border=True):
-            st.markdown(f"**{item.id}** · {tr('rules.severity.' + item.severity)} · _{item.source}_")
+            st.markdown(f"**{esc(item.id)}** · {tr('rules.severity.' + item.severity)} · _{esc(item.source)}_")
             st.write(item.question.get(lang()))
             with st.expander(tr("wizard.guidance")):
                 st.write(item.guidance.get(lang()))
@@ -202,17 +203,17 @@ def _summary(sub, review) -> None:
     if result.overall_score is not None:
         st.metric(tr("wizard.overall"), format_number(result.overall_score, lang(), 0))
     with st.container(border=True):
-        st.markdown("\n".join(f"- {line}" for line in result.explain(lang())))
+        st.markdown("\n".join(f"- {esc(line)}" for line in result.explain(lang())))
     for finding in result.blocking:
         st.error(f"{tr('wizard.blocking')}: **{finding.item_id}** — {finding.question.get(lang())}")
     for finding in result.conditions:
         st.warning(f"{tr('wizard.condition')}: **{finding.item_id}** — {finding.question.get(lang())}")
     if result.unanswered:
-        st.info(tr("wizard.unanswered_items", items=", ".join(result.unanswered)))
+        st.info(tr("wizard.unanswered_items", items=", ".join(esc(i) for i in result.unanswered)))
     if result.missing_notes:
-        st.info(tr("wizard.missing_notes", items=", ".join(result.missing_notes)))
+        st.info(tr("wizard.missing_notes", items=", ".join(esc(i) for i in result.missing_notes)))
     if review.signed:
-        st.write(f"**{tr('wizard.rationale')}:** {review.rationale}")
+        st.write(f"**{tr('wizard.rationale')}:** {esc(review.rationale)}")
         return
     with st.form(f"signoff_{sub.id}"):
         rec = st.radio(tr("wizard.recommendation"), RECOMMENDATIONS, key=f"rec_{sub.id}",

@@ -93,7 +93,7 @@ def _screening(sub) -> None:
 def _assignment(sub) -> None:
     reg = workbench().registry
     assigned = subs.assigned_reviewers(reg, actor(), sub.id)
-    st.write(f"**{tr('secretary.reviewers')}:** " + (", ".join(r["display_name"] for r in assigned) or "—"))
+    st.write(f"**{tr('secretary.reviewers')}:** " + (", ".join(esc(r["display_name"]) for r in assigned) or "—"))
     candidates = [r for r in subs.list_reviewers(reg, actor()) if r["id"] not in {a["id"] for a in assigned}]
     if candidates and sub.status is not Status.COMMITTEE:
         c1, c2 = st.columns([3, 1])
@@ -123,7 +123,7 @@ def _comparison(sub) -> None:
                                axis=1)
     st.dataframe(styled, use_container_width=True, height=min(400, 36 * (len(frame) + 1)))
     if disputed:
-        st.warning(tr("sec.disagreements", n=len(disputed), items=", ".join(comparison.disagreements[:15])))
+        st.warning(tr("sec.disagreements", n=len(disputed), items=", ".join(esc(i) for i in comparison.disagreements[:15])))
     if comparison.agreement is not None:
         st.info(comparison.agreement.explain(lang()))
     if sub.status is Status.IN_REVIEW:
@@ -211,10 +211,11 @@ def _labels() -> None:
         st.info(tr("registry.empty"))
         return
     for label in all_labels:
-        with st.expander(f"{label.id} · {label.tool_name} {label.tool_version} · {tr('label_status.' + label.status)}"):
-            st.caption(f"{label.vendor} · {tr('tier.' + label.tier)} · "
+        with st.expander(f"{label.id} · {esc(label.tool_name)} {esc(label.tool_version)} · "
+                         f"{tr('label_status.' + label.status)}", key=f"sec_label_{label.id}"):
+            st.caption(f"{esc(label.vendor)} · {tr('tier.' + label.tier)} · "
                        f"{format_date(label.valid_from, lang())} — {format_date(label.valid_until, lang())}"
-                       + (f" · {label.status_reason}" if label.status_reason else ""))
+                       + (f" · {esc(label.status_reason)}" if label.status_reason else ""))
             possible = [a for a in labels.LABEL_ACTIONS if (label.status, a) in labels.LABEL_TRANSITIONS]
             if not possible:
                 continue
@@ -233,9 +234,9 @@ def _keys() -> None:
     wb = workbench()
     with friendly():
         info = admin.key_info(wb.keys, actor())
-        st.write(tr("cli.key_in_use", subject=info.subject, issuer=info.issuer,
+        st.write(tr("cli.key_in_use", subject=esc(info.subject), issuer=esc(info.issuer),
                     start=format_date(info.valid_from, lang()), end=format_date(info.valid_to, lang()),
-                    fingerprint=info.fingerprint_sha256))
+                    fingerprint=esc(info.fingerprint_sha256)))
         if info.demo:
             st.warning(tr("signing.demo_warning"))
     with st.form("key_import"):
@@ -249,7 +250,7 @@ def _keys() -> None:
                 path = Path(tmp) / "committee.p12"
                 path.write_bytes(upload.getvalue())
                 info = admin.import_key(wb.registry, wb.keys, actor(), path, password)
-                st.success(tr("cli.key_imported", subject=info.subject))
+                st.success(tr("cli.key_imported", subject=esc(info.subject)))
 
 
 render()

@@ -11,7 +11,7 @@ from ui.common import (actor, choice_label, close_submission, friendly, show_err
                        status_label, tr, workbench)
 from workbench import decisions, label_state, submissions as subs
 from workbench.errors import WorkbenchError
-from workbench.i18n import format_date, format_percent
+from workbench.i18n import format_date, format_number, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
                               USER_GROUPS, Status, Submission, completeness, missing_fields)
 
@@ -76,7 +76,7 @@ def _submission(sub: Submission) -> None:
     if st.button("← " + tr("vendor.back"), key="back_to_list"):
         close_submission("vendor_sub")
         st.rerun()
-    st.subheader(f"{sub.tool_name or tr('vendor.untitled')} {sub.tool_version}")
+    st.subheader(f"{esc(sub.tool_name) or tr('vendor.untitled')} {esc(sub.tool_version)}")
     st.caption(f"#{sub.id} · {status_label(sub.status.value)}")
     done = completeness(sub.dossier)
     st.progress(done, text=tr("vendor.complete", pct=format_percent(done, lang(), 0)))
@@ -101,21 +101,21 @@ def _submission(sub: Submission) -> None:
 
 def _field(name: str, value, sub_id: int):
     key = f"f_{sub_id}_{name}"
-    label = tr("dossier." + name)
+    label_text = tr("dossier." + name)
     if name in MULTI:
-        return st.multiselect(label, MULTI[name], default=value, key=key, format_func=choice_label(OPTION_GROUP[name]))
+        return st.multiselect(label_text, MULTI[name], default=value, key=key, format_func=choice_label(OPTION_GROUP[name]))
     if name in SINGLE:
         options = ("", *SINGLE[name])
-        return st.selectbox(label, options, index=options.index(value), key=key,
+        return st.selectbox(label_text, options, index=options.index(value), key=key,
                             format_func=choice_label(OPTION_GROUP[name]))
     if name == "grades":
-        return st.multiselect(label, list(range(0, 13)), default=value, key=key)
+        return st.multiselect(label_text, list(range(0, 13)), default=value, key=key)
     if name == "subjects":
-        text = st.text_input(label, value=", ".join(value), key=key, help=tr("vendor.comma_help"))
+        text = st.text_input(label_text, value=", ".join(value), key=key, help=tr("vendor.comma_help"))
         return [s.strip() for s in text.split(",") if s.strip()]
     if name in TEXT_AREAS:
-        return st.text_area(label, value=value, key=key)
-    return st.text_input(label, value=value, key=key)
+        return st.text_area(label_text, value=value, key=key)
+    return st.text_input(label_text, value=value, key=key)
 
 
 def _step_form(sub: Submission, fields: tuple[str, ...]) -> None:
@@ -142,20 +142,21 @@ def _files(sub: Submission) -> None:
     for purpose in ("document", "outputs"):
         st.markdown(f"**{tr('purpose.' + purpose)}**")
         for att in subs.list_attachments(wb.registry, actor(), sub.id, purpose=purpose):
-            st.write(f":material/attach_file: {att.original_name} · {att.kind} · {att.size:,} B · `{att.sha256[:12]}`")
+            st.write(f":material/attach_file: {esc(att.original_name)} · {esc(att.kind)} · "
+                     f"{format_number(att.size, lang(), 0)} B · `{esc(att.sha256[:12])}`")
         upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}")
         if upload is not None and st.button(tr("vendor.attach"), key=f"attach_{purpose}_{sub.id}"):
             with friendly():
                 subs.add_attachment(wb.registry, actor(), sub.id, upload.getvalue(), upload.name, purpose=purpose,
                                     store=wb.store)
-                st.success(tr("vendor.attached", name=upload.name))
+                st.success(tr("vendor.attached", name=esc(upload.name)))
     outputs = subs.list_attachments(wb.registry, actor(), sub.id, purpose="outputs")
     if outputs:
         from workbench import reader
 
         with friendly():
             head, info = reader.read_table_info(wb.store.path(outputs[-1].sha256))
-            st.markdown(f"**{tr('vendor.preview', name=outputs[-1].original_name)}**")
+            st.markdown(f"**{tr('vendor.preview', name=esc(outputs[-1].original_name))}**")
             st.caption(info.describe(lang()))
             st.dataframe(reader.preview(head), hide_index=True)
 
@@ -176,12 +177,13 @@ def _review_and_submit(sub: Submission) -> None:
 
 def _read_only(sub: Submission) -> None:
     d = sub.dossier
-    st.write(getattr(d, f"description_{lang()}", "") or d.description_kk)
+    st.write(esc(getattr(d, f"description_{lang()}", "") or d.description_kk))
     for att in subs.list_attachments(workbench().registry, actor(), sub.id):
-        st.write(f":material/attach_file: {att.original_name} · {tr('purpose.' + att.purpose)} · `{att.sha256[:12]}`")
+        st.write(f":material/attach_file: {esc(att.original_name)} · {tr('purpose.' + att.purpose)} · "
+                 f"`{esc(att.sha256[:12])}`")
     chain = subs.version_chain(workbench().registry, actor(), sub.id)
     if len(chain) > 1:
-        st.caption(tr("vendor.versions") + ": " + " → ".join(f"{s.tool_version} (#{s.id})" for s in chain))
+        st.caption(tr("vendor.versions") + ": " + " → ".join(f"{esc(s.tool_version)} (#{s.id})" for s in chain))
     pdf = decisions.audit_pdf(workbench().registry, actor(), sub.id)
     label_status.show(sub.id)  # the label's true status today, never a stale "issued"
     if pdf:
@@ -191,7 +193,7 @@ def _read_only(sub: Submission) -> None:
         st.info(tr("vendor.appeal_pending"))
     last_appeal = subs.open_appeal(workbench().registry, actor(), sub.id)
     if last_appeal and last_appeal.outcome:
-        st.info(tr("vendor.appeal_outcome_" + last_appeal.outcome) + " " + last_appeal.outcome_note)
+        st.info(tr("vendor.appeal_outcome_" + last_appeal.outcome) + " " + esc(last_appeal.outcome_note))
     if sub.status in subs.DECIDED:
         with st.expander(tr("vendor.appeal")):
             reasons = st.text_area(tr("vendor.appeal_reasons"), key=f"appeal_{sub.id}")
@@ -213,8 +215,8 @@ def _thread(sub: Submission) -> None:
     st.markdown(f"**{tr('vendor.thread')}**")
     for msg in subs.thread(reg, actor(), sub.id):
         with st.chat_message("user" if msg.author_role == "vendor" else "assistant", avatar=":material/business:" if msg.author_role == "vendor" else ":material/gavel:"):
-            st.caption(f"{msg.author_name} · {tr('message.' + msg.kind)} · {format_date(msg.created_at, lang())}"
-                       + (f" · {msg.item_id}" if msg.item_id else ""))
+            st.caption(f"{esc(msg.author_name)} · {tr('message.' + msg.kind)} · {format_date(msg.created_at, lang())}"
+                       + (f" · {esc(msg.item_id)}" if msg.item_id else ""))
             st.text(msg.body)
     if sub.status is Status.CLARIFICATION:
         with st.form(f"answer_{sub.id}"):
