@@ -19,7 +19,7 @@ def render() -> None:
     st.dataframe(pd.DataFrame([{
         tr("admin.username"): u.username, tr("admin.name"): u.display_name, tr("admin.role"): tr("role." + u.role.value),
         tr("admin.active"): u.active, tr("admin.created"): format_date(u.created_at, lang()),
-    } for u in users]), hide_index=True, use_container_width=True)
+    } for u in users]), hide_index=True, width="stretch")
     st.subheader(tr("admin.add_user"))
     orgs = submissions.list_organisations(reg, actor())
     with st.form("add_user"):

@@ -199,7 +199,7 @@ def _summary(sub, review) -> None:
                    tr("wizard.score"): "—" if s.score is None else format_number(s.score, lang(), 0),
                    tr("rules.answer.meets"): s.meets, tr("rules.answer.partly"): s.partly, tr("rules.answer.not_met"): s.not_met,
                    tr("rules.answer.na"): s.na, tr("wizard.unanswered"): s.unanswered} for s in result.sections],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     if result.overall_score is not None:
         st.metric(tr("wizard.overall"), format_number(result.overall_score, lang(), 0))
     with st.container(border=True):

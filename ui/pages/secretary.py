@@ -121,7 +121,7 @@ def _comparison(sub) -> None:
     disputed = set(comparison.disagreements)
     styled = frame.style.apply(lambda row: ["background-color: #fde2e1" if row.name in disputed else "" for _ in row],
                                axis=1)
-    st.dataframe(styled, use_container_width=True, height=min(400, 36 * (len(frame) + 1)))
+    st.dataframe(styled, width="stretch", height=min(400, 36 * (len(frame) + 1)))
     if disputed:
         st.warning(tr("sec.disagreements", n=len(disputed), items=", ".join(esc(i) for i in comparison.disagreements[:15])))
     if comparison.agreement is not None:
@@ -147,7 +147,7 @@ def _decision_form(sub) -> None:
     with st.form(f"decision_{sub.id}"):
         outcome = st.radio(tr("sec.outcome"), OUTCOMES, horizontal=True, key=f"outcome_{sub.id}",
                            format_func=lambda o: tr("sec.outcome_" + o))
-        votes = st.data_editor(default_votes, num_rows="dynamic", key=f"votes_{sub.id}", use_container_width=True,
+        votes = st.data_editor(default_votes, num_rows="dynamic", key=f"votes_{sub.id}", width="stretch",
                                column_config={
                                    "member": st.column_config.TextColumn(tr("sec.member"), required=True),
                                    "vote": st.column_config.SelectboxColumn(tr("sec.vote"), options=list(vote_labels.values()),
