@@ -57,9 +57,14 @@ def _pages() -> dict[str, list[st.Page]]:
         st.Page(PAGES / "dashboard.py", title=tr("pub.dash.title"), icon=":material/monitoring:", url_path="dashboard"),
     ]
     role = actor().role
-    work = [st.Page(PAGES / script, title=tr(title), icon=icon, url_path=path,
-                    default=index == 0 and role is not Role.PUBLIC)
-            for index, (script, title, icon, path) in enumerate(WORK_PAGES[role])]
+    work = [st.Page(PAGES / script, title=tr(title), icon=icon, url_path=path)
+            for script, title, icon, path in WORK_PAGES[role]]
+    if role is not Role.PUBLIC:
+        # Each role lands on its own queue, at the queue's own address (a default page would
+        # show as "/", and a bookmark of "/" means the registry to a signed-out visitor).
+        queue = work[0]
+        work.append(st.Page(lambda: st.switch_page(queue, query_params=st.query_params.to_dict()),
+                            title=tr(WORK_PAGES[role][0][1]), url_path="start", default=True, visibility="hidden"))
     if role is not Role.PUBLIC:
         unread = notifications.unread_count(common.workbench().registry, actor())
         work.append(st.Page(PAGES / "inbox.py", url_path="inbox", icon=":material/notifications:",
