@@ -3,6 +3,8 @@ submit, answer the committee's questions, submit a new version."""
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from ui import label_status
@@ -13,7 +15,7 @@ from workbench import decisions, label_state, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
-                              USER_GROUPS, Status, Submission, completeness, missing_fields)
+                              REQUIRED_FIELDS, USER_GROUPS, Status, Submission, completeness, missing_fields)
 
 TEXT_AREAS = {"description_kk", "description_ru", "description_en", "intended_purpose", "human_oversight",
               "known_limitations"}
@@ -78,6 +80,7 @@ def _submission(sub: Submission) -> None:
         st.rerun()
     st.subheader(f"{esc(sub.tool_name) or tr('vendor.untitled')} {esc(sub.tool_version)}")
     st.caption(f"#{sub.id} · {status_label(sub.status.value)}")
+    _flash()
     done = completeness(sub.dossier)
     st.progress(done, text=tr("vendor.complete", pct=format_percent(done, lang(), 0)))
     with st.expander(tr("vendor.history")):
@@ -136,21 +139,45 @@ def _step_form(sub: Submission, fields: tuple[str, ...]) -> None:
                 st.rerun()
 
 
+def _flash() -> None:
+    """The confirmation of the last action, shown once after the rerun it caused."""
+    if note := st.session_state.pop("vendor_flash", None):
+        kind, text = note
+        (st.success if kind == "success" else st.info)(text)
+
+
+def _same_file(existing, data: bytes):
+    sha = hashlib.sha256(data).hexdigest()
+    return next((a for a in existing if a.sha256 == sha), None)
+
+
 def _files(sub: Submission) -> None:
     wb = workbench()
     st.caption(tr("vendor.files_help", mb=200))
+    every = subs.list_attachments(wb.registry, actor(), sub.id)
     for purpose in ("document", "outputs"):
         st.markdown(f"**{tr('purpose.' + purpose)}**")
-        for att in subs.list_attachments(wb.registry, actor(), sub.id, purpose=purpose):
+        for att in (a for a in every if a.purpose == purpose):
             st.write(f":material/attach_file: {esc(att.original_name)} · {esc(att.kind)} · "
                      f"{format_number(att.size, lang(), 0)} B · `{esc(att.sha256[:12])}`")
-        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}")
+        # A new key after each attach empties the uploader (so a second click cannot attach it again).
+        round_key = f"up_round_{purpose}_{sub.id}"
+        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}_{st.session_state.get(round_key, 0)}")
         if upload is not None and st.button(tr("vendor.attach"), key=f"attach_{purpose}_{sub.id}"):
-            with friendly():
-                subs.add_attachment(wb.registry, actor(), sub.id, upload.getvalue(), upload.name, purpose=purpose,
-                                    store=wb.store)
-                st.success(tr("vendor.attached", name=esc(upload.name)))
-    outputs = subs.list_attachments(wb.registry, actor(), sub.id, purpose="outputs")
+            data = upload.getvalue()
+            same = _same_file(every, data)
+            if same is not None:
+                st.session_state["vendor_flash"] = ("info", tr("staff.already_attached", name=esc(same.original_name)))
+            else:
+                try:
+                    subs.add_attachment(wb.registry, actor(), sub.id, data, upload.name, purpose=purpose, store=wb.store)
+                except WorkbenchError as exc:
+                    show_error(exc)
+                    continue
+                st.session_state["vendor_flash"] = ("success", tr("vendor.attached", name=esc(upload.name)))
+            st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+            st.rerun()
+    outputs = [a for a in every if a.purpose == "outputs"]
     if outputs:
         from workbench import reader
 
@@ -161,18 +188,53 @@ def _files(sub: Submission) -> None:
             st.dataframe(reader.preview(head), hide_index=True)
 
 
+def _answer_text(sub: Submission, name: str) -> str:
+    value = getattr(sub.dossier, name)
+    if value in (None, "", []):
+        return "—"
+    if name in MULTI or name in SINGLE:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(tr(f"{OPTION_GROUP[name]}.{v}") for v in values)
+    if isinstance(value, list):
+        return ", ".join(esc(v) for v in value)
+    return esc(value)
+
+
 def _review_and_submit(sub: Submission) -> None:
-    missing = missing_fields(sub.dossier)
+    """Check your answers: every field by step, the missing ones marked with a link to their
+    step; submit only when complete and confirmed."""
+    missing = set(missing_fields(sub.dossier))
+    st.markdown(f"### {tr('staff.check_answers')}")
+    for step, fields in DOSSIER_STEPS:
+        with st.container(border=True, key=f"check_{step}_{sub.id}"):
+            c1, c2 = st.columns([4, 1])
+            c1.markdown(f"**{STEPS.index(step) + 1}. {tr('step.' + step)}**")
+            if c2.button(tr("staff.change"), key=f"goto_{step}_{sub.id}", icon=":material/edit:"):
+                st.session_state["vendor_step_next"] = step
+                st.rerun()
+            for name in fields:
+                if name in missing:
+                    c1.markdown(f":red[**{tr('dossier.' + name)}**] — :red[{tr('staff.field_missing')}]")
+                else:
+                    c1.markdown(f"**{tr('dossier.' + name)}:** {_answer_text(sub, name)}")
+    files = subs.list_attachments(workbench().registry, actor(), sub.id)
+    st.caption(tr("staff.files_attached", n=len(files)))
     if missing:
-        st.warning(tr("vendor.missing") + " " + ", ".join(tr("dossier." + f) for f in missing))
+        st.error(tr("staff.cannot_submit_yet", n=len(missing)) + "  \n"
+                 + "  \n".join(f"- {tr('dossier.' + f)} ({tr('step.' + _step_of(f))})" for f in REQUIRED_FIELDS
+                               if f in missing))
     else:
         st.success(tr("vendor.ready"))
-    confirm = st.checkbox(tr("vendor.confirm_submit"), key=f"confirm_{sub.id}")
-    if st.button(tr("vendor.submit"), type="primary", key=f"submit_{sub.id}", disabled=not confirm):
+    confirm = st.checkbox(tr("vendor.confirm_submit"), key=f"confirm_{sub.id}", disabled=bool(missing))
+    if st.button(tr("vendor.submit"), type="primary", key=f"submit_{sub.id}", disabled=bool(missing) or not confirm):
         with friendly():
             subs.submit(workbench().registry, actor(), sub.id)
-            st.success(tr("vendor.submitted"))
+            st.session_state["vendor_flash"] = ("success", tr("staff.submitted_next", id=sub.id))
             st.rerun()
+
+
+def _step_of(field: str) -> str:
+    return next(step for step, fields in DOSSIER_STEPS if field in fields)
 
 
 def _read_only(sub: Submission) -> None:
@@ -219,14 +281,34 @@ def _thread(sub: Submission) -> None:
                        + (f" · {esc(msg.item_id)}" if msg.item_id else ""))
             st.text(msg.body)
     if sub.status is Status.CLARIFICATION:
-        with st.form(f"answer_{sub.id}"):
-            text = st.text_area(tr("vendor.answer"), key=f"answer_text_{sub.id}")
-            files = st.file_uploader(tr("vendor.answer_files"), accept_multiple_files=True, key=f"answer_files_{sub.id}")
-            if st.form_submit_button(tr("vendor.send_answer"), type="primary"):
-                with friendly():
-                    subs.answer_clarification(reg, actor(), sub.id, text,
-                                              [(f.getvalue(), f.name) for f in files or []], store=workbench().store)
-                    st.rerun()
+        # The typed answer lives in the session (its own key), so a refused file never loses it;
+        # a new round key after sending empties the form.
+        round_no = st.session_state.get(f"answer_round_{sub.id}", 0)
+        with st.form(f"answer_{sub.id}_{round_no}"):
+            text = st.text_area(tr("vendor.answer"), key=f"answer_text_{sub.id}_{round_no}")
+            files = st.file_uploader(tr("staff.answer_files"), accept_multiple_files=True,
+                                     key=f"answer_files_{sub.id}_{round_no}")
+            sent = st.form_submit_button(tr("vendor.send_answer"), type="primary")
+        if sent:
+            every = subs.list_attachments(reg, actor(), sub.id)
+            fresh, seen = [], set()
+            for f in files or []:
+                data = f.getvalue()
+                same = _same_file(every, data)
+                digest = hashlib.sha256(data).hexdigest()
+                if same is not None or digest in seen:
+                    st.info(tr("staff.already_attached", name=esc(same.original_name if same else f.name)))
+                    continue
+                seen.add(digest)
+                fresh.append((data, f.name))
+            try:
+                subs.answer_clarification(reg, actor(), sub.id, text, fresh, store=workbench().store)
+            except WorkbenchError as exc:
+                show_error(exc)  # the text stays in the box
+            else:
+                st.session_state[f"answer_round_{sub.id}"] = round_no + 1
+                st.session_state["vendor_flash"] = ("success", tr("staff.answer_sent", n=len(fresh)))
+                st.rerun()
 
 
 if "vendor_step_next" in st.session_state:  # move to the next step after a save
