@@ -89,43 +89,56 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def start_asgi_app(tmp_path: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """The ASGI app the workbench serves (Streamlit's ``st.App`` with the sign-in routes),
+    under uvicorn on a free port. Python's warnings are on, so a deprecation shows in the log."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    (tmp_path / "asgi_app.py").write_text(
+        "import streamlit as st\nfrom workbench.web import signin\n"
+        f"app = st.App({str(REPO / 'streamlit_app.py')!r}, routes=signin.routes())\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]), PYTHONWARNINGS="default",
+               WORKBENCH_PUBLIC_URL=url)
+    env.pop("WORKBENCH_SMTP_HOST", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1",
+                                    "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the app did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    return process, url
+
+
 @pytest.fixture
 def server(request, cast: Cast, tmp_path: Path, monkeypatch) -> Iterator[str]:
-    """The app, served by ``streamlit run`` over the prepared home; yields its base URL.
+    """The app (``st.App`` + sign-in routes under uvicorn) over the prepared home; yields its URL.
 
     ``WORKBENCH_PUBLIC_URL`` is this server, so the QR codes of the PDFs it signs point
     back to it (as they point to the public site in production).
 
-    The server's output goes to ``streamlit.log`` in the test's temporary folder and is
+    The server's output goes to ``server.log`` in the test's temporary folder and is
     printed when the test fails (a traceback in the app shows there first).
     """
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "streamlit.log"
-    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", url)
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    # os.environ carries WORKBENCH_HOME and the key passphrase set by the ``home`` fixture.
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "server.log"
+    process = None
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+        process, url = start_asgi_app(tmp_path, log_path)
+        monkeypatch.setenv("WORKBENCH_PUBLIC_URL", url)
         yield url
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             print(f"--- {log_path} ---\n{log_path.read_text(errors='replace')[-5000:]}")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +206,8 @@ class Screen:
         return self.page.locator(f'[class*="st-key-FormSubmitter-{form}-"] button')
 
     def main(self):
-        return self.page.locator('[data-testid="stMain"]')
+        # Streamlit's main area, or the server-rendered sign-in page's <main>
+        return self.page.locator('[data-testid="stMain"], main')
 
     def see(self, text: str, timeout: float = STEP_TIMEOUT_MS):
         """Wait until ``text`` is visible in the main area; return its locator."""
@@ -250,14 +264,20 @@ class Screen:
         self.settle()
 
     def login(self, username: str, password: str = PASSWORD) -> None:
-        """Log in from the sidebar's login page; with a wrong password, stay on it."""
-        self.nav("nav.login")
-        self.fill("login_username", username)
-        self.fill("login_password", password)
-        self.form_submit("login_form").click()
+        """Sign in on ``/signin`` (from the sidebar's login page, or again after a wrong
+        password); with a wrong password, stay there with the message."""
+        if "/signin" not in self.page.url:
+            self.nav("nav.login")
+            self.page.get_by_role("link", name=self.tr("staff.signin_link")).click()
+            self.page.wait_for_url(re.compile(r"/signin"))
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.get_by_role("button", name=self.tr("login.submit")).click()
         if password == PASSWORD:
             self.key("logout").wait_for(timeout=STEP_TIMEOUT_MS)
-        self.settle()
+            self.settle()
+        else:
+            self.page.get_by_role("alert").wait_for(timeout=STEP_TIMEOUT_MS)
 
     def logout(self) -> None:
         self.click("logout")

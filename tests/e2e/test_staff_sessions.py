@@ -11,13 +11,8 @@ no deprecation warning. Screenshots (also at 360 px width) go to
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,7 +20,7 @@ import pytest
 from workbench import notifications, sessions, submissions as subs
 from workbench.i18n import t
 
-from .conftest import PASSWORD, STEP_TIMEOUT_MS, Cast
+from .conftest import PASSWORD, STEP_TIMEOUT_MS, Cast, start_asgi_app
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "tests" / "artifacts" / "e2e_staff"
@@ -33,39 +28,13 @@ pytestmark = pytest.mark.timeout(300)
 TOOL = "Эссе бағалаушы"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def asgi_server(cast: Cast, tmp_path: Path, monkeypatch):
     """The ASGI app under uvicorn; yields (base URL, server log path)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", url)
-    (tmp_path / "asgi_app.py").write_text(
-        "import streamlit as st\nfrom workbench.web import signin\n"
-        f"app = st.App({str(REPO / 'streamlit_app.py')!r}, routes=signin.routes())\n", encoding="utf-8")
     log_path = tmp_path / "server.log"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]), PYTHONWARNINGS="default")
-    env.pop("WORKBENCH_SMTP_HOST", None)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "asgi_app:app", "--host", "127.0.0.1",
-                                    "--port", str(port)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process, url = start_asgi_app(tmp_path, log_path)
+    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", url)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the ASGI app did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
         yield url, log_path
     finally:
         process.terminate()
