@@ -188,6 +188,13 @@ def _section(sub, review, section, items) -> None:
                         st.success(tr("wizard.question_sent"))
 
 
+def _with_questions(sub, item_ids: list[str]) -> str:
+    """Item codes with their questions, one a line (a code alone means nothing to a person)."""
+    checklist, _ = reviews.frozen_documents(workbench().registry, actor(), sub.id)
+    questions = {item.id: item.question.get(lang()) for _, item in checklist.items()}
+    return "".join(f"  \n**{esc(i)}** — {esc(questions.get(i, ''))}" for i in item_ids)
+
+
 def _summary(sub, review) -> None:
     reg = workbench().registry
     if not review.tier:
@@ -209,9 +216,9 @@ def _summary(sub, review) -> None:
     for finding in result.conditions:
         st.warning(f"{tr('wizard.condition')}: **{finding.item_id}** — {finding.question.get(lang())}")
     if result.unanswered:
-        st.info(tr("wizard.unanswered_items", items=", ".join(esc(i) for i in result.unanswered)))
+        st.info(tr("wizard.unanswered_items", items=_with_questions(sub, result.unanswered)))
     if result.missing_notes:
-        st.info(tr("wizard.missing_notes", items=", ".join(esc(i) for i in result.missing_notes)))
+        st.info(tr("wizard.missing_notes", items=_with_questions(sub, result.missing_notes)))
     if review.signed:
         st.write(f"**{tr('wizard.rationale')}:** {esc(review.rationale)}")
         return

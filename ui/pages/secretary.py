@@ -9,7 +9,8 @@ import streamlit as st
 from ui.common import actor, friendly, lang, status_label, tr, workbench
 from ui import documents
 from ui.text import esc
-from workbench import admin, decisions, labels, reviews, submissions as subs
+from workbench import admin, agreement, decisions, labels, reviews, submissions as subs
+from workbench.errors import WorkbenchError
 from workbench.i18n import format_date
 from workbench.models import Status
 
@@ -105,27 +106,51 @@ def _assignment(sub) -> None:
                 st.rerun()
 
 
+def _questions(sub, comparison) -> dict[str, str]:
+    """item id -> its question in the person's language (from the checklist the reviews froze)."""
+    try:
+        checklist, _ = reviews.frozen_documents(workbench().registry, actor(), sub.id,
+                                                reviewer_id=comparison.reviews[0].reviewer_id)
+    except WorkbenchError:
+        return {}
+    return {item.id: item.question.get(lang()) for _, item in checklist.items()}
+
+
 def _comparison(sub) -> None:
     reg = workbench().registry
     comparison = reviews.compare(reg, actor(), sub.id)
     if not comparison.reviews:
         st.info(tr("sec.no_reviews"))
         return
+    questions = _questions(sub, comparison)
     st.markdown(f"**{tr('sec.side_by_side')}**")
+    question_col = tr("staff.col_question")
     frame = pd.DataFrame({r.reviewer_name: {i: tr("rules.answer." + r.answers[i]["value"]) if i in r.answers else "—"
                                             for i in comparison.items} for r in comparison.reviews})
-    frame.loc["∑ " + tr("registry.tier")] = [tr("tier." + r.tier) if r.tier else "—" for r in comparison.reviews]
-    frame.loc["∑ " + tr("wizard.recommendation")] = [
+    frame.insert(0, question_col, [questions.get(i, "") for i in frame.index])
+    frame.loc["∑ " + tr("registry.tier")] = [""] + [tr("tier." + r.tier) if r.tier else "—" for r in comparison.reviews]
+    frame.loc["∑ " + tr("wizard.recommendation")] = [""] + [
         tr("rules.recommendation." + r.recommendation) if r.recommendation else tr("sec.not_signed")
         for r in comparison.reviews]
     disputed = set(comparison.disagreements)
     styled = frame.style.apply(lambda row: ["background-color: #fde2e1" if row.name in disputed else "" for _ in row],
                                axis=1)
-    st.dataframe(styled, width="stretch", height=min(400, 36 * (len(frame) + 1)))
+    st.dataframe(styled, width="stretch", height=min(400, 36 * (len(frame) + 1)),
+                 column_config={question_col: st.column_config.TextColumn(question_col, width="large")})
+    answered = [{k: v["value"] for k, v in r.answers.items()} for r in comparison.reviews]
+    report = agreement.measure(answered, categories=("meets", "partly", "not_met", "na"))
+    if report is not None:
+        with st.container(border=True, key=f"agreement_{sub.id}"):
+            st.markdown(f"**{tr('staff.agree_title')}**")
+            st.markdown("\n".join(f"- {esc(line)}" for line in report.sentences(lang())))
     if disputed:
-        st.warning(tr("sec.disagreements", n=len(disputed), items=", ".join(esc(i) for i in comparison.disagreements[:15])))
-    if comparison.agreement is not None:
-        st.info(comparison.agreement.explain(lang()))
+        st.warning(tr("staff.disagreements_title", n=len(disputed)))
+        st.dataframe(pd.DataFrame([{tr("staff.col_item"): i, question_col: questions.get(i, ""),
+                                    **{r.reviewer_name: tr("rules.answer." + r.answers[i]["value"])
+                                       if i in r.answers else "—" for r in comparison.reviews}}
+                                   for i in comparison.disagreements]),
+                     hide_index=True, width="stretch", key=f"disputed_{sub.id}",
+                     column_config={question_col: st.column_config.TextColumn(question_col, width="large")})
     if sub.status is Status.IN_REVIEW:
         ready = comparison.all_signed and sum(r.signed for r in comparison.reviews) >= comparison.min_reviewers
         if not ready:
