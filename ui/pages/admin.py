@@ -91,7 +91,7 @@ def render() -> None:
             # Kept in the session: the download button stays until the next backup.
             st.session_state["admin_backup"] = (path.read_bytes(), format_datetime(now_iso(), lang()))
     if backup := st.session_state.get("admin_backup"):
-        st.success(tr("staff.backup_ready", when=backup[1]))
+        st.success(tr("staff.backup_ready", when=esc(backup[1])))
         st.download_button(tr("admin.download_backup"), backup[0], file_name="registry-backup.db",
                            mime="application/vnd.sqlite3", key="download_backup", on_click="ignore",
                            icon=":material/download:")
