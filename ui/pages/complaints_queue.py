@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
 from ui.text import esc
-from workbench import complaints
+from workbench import complaints, rereview
 from workbench.i18n import format_datetime
 
 
@@ -25,8 +25,12 @@ def _resolve_form(c: complaints.Complaint) -> None:
         confirmed = st.checkbox(tr("pub.queue.confirm_suspend", id=c.label_id or "—"), key=f"cq_confirm_{key}")
     if st.button(tr("pub.queue.resolve"), key=f"cq_resolve_{key}", type="primary", disabled=not confirmed):
         with friendly():
-            done = complaints.resolve_complaint(workbench().registry, actor(), c.reference, outcome, note)
-            st.session_state["cq_done"] = done.reference
+            if outcome == "re_review":  # a real re-review: a linked case in the secretary's queue
+                case_id = rereview.resolve_with_re_review(workbench().registry, actor(), c.reference, note)
+                st.session_state["cq_case"] = case_id
+            else:
+                complaints.resolve_complaint(workbench().registry, actor(), c.reference, outcome, note)
+            st.session_state["cq_done"] = c.reference
             st.rerun()
 
 
@@ -34,7 +38,13 @@ def render() -> None:
     st.title(tr("pub.queue.title"))
     st.caption(tr("pub.queue.intro"))
     if st.session_state.get("cq_done"):
-        st.success(tr("pub.queue.resolved", reference=esc(st.session_state.pop("cq_done"))))
+        ref = st.session_state.pop("cq_done")
+        if (case_id := st.session_state.pop("cq_case", None)) is not None:
+            st.success(tr("staff.rereview_opened", reference=esc(ref), id=int(case_id)))
+            st.page_link("ui/pages/secretary.py", label=tr("nav.queue"), query_params={"submission": str(case_id)},
+                         icon=":material/gavel:")
+        else:
+            st.success(tr("pub.queue.resolved", reference=esc(ref)))
     status = st.segmented_control(tr("pub.queue.show"), ("open", "closed"), key="cq_status", default="open",
                                   format_func=lambda s: tr(f"complaint_status.{s}"))
     with friendly():

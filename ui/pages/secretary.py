@@ -3,6 +3,8 @@ decision, labels, and the signing key."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,7 @@ from workbench.errors import WorkbenchError
 from workbench.i18n import format_date
 from workbench.models import Status
 
+RENEWAL_WINDOW_DAYS = 90
 OUTCOMES = ("approve", "approve_with_conditions", "reject", "return")
 LABEL_ACTION_KEYS = {a: f"sec.label_action_{a}" for a in labels.LABEL_ACTIONS}
 QUEUE_GROUPS = (
@@ -227,6 +230,8 @@ def _appeal(sub) -> None:
 
 def _labels() -> None:
     reg = workbench().registry
+    if note := st.session_state.pop("sec_flash", None):
+        st.success(esc(note))
     expiring = labels.expiring_labels(reg, actor())
     if expiring:
         st.warning(tr("sec.expiring", n=len(expiring)) + " " +
@@ -241,7 +246,10 @@ def _labels() -> None:
             st.caption(f"{esc(label.vendor)} · {tr('tier.' + label.tier)} · "
                        f"{format_date(label.valid_from, lang())} — {format_date(label.valid_until, lang())}"
                        + (f" · {esc(label.status_reason)}" if label.status_reason else ""))
-            possible = [a for a in labels.LABEL_ACTIONS if (label.status, a) in labels.LABEL_TRANSITIONS]
+            # Renewal is offered only within 90 days of expiry (not on a label issued minutes ago).
+            soon = (dt.date.fromisoformat(label.valid_until[:10]) - dt.date.today()).days <= RENEWAL_WINDOW_DAYS
+            possible = [a for a in labels.LABEL_ACTIONS if (label.status, a) in labels.LABEL_TRANSITIONS
+                        and (a != "renew" or soon)]
             if not possible:
                 continue
             c1, c2, c3 = st.columns([1, 2, 1])
@@ -252,6 +260,8 @@ def _labels() -> None:
             if c3.button(tr("sec.apply"), key=f"lb_{label.id}", disabled=not confirm):
                 with friendly():
                     labels.change_label(reg, actor(), label.id, action, reason)
+                    st.session_state["sec_flash"] = tr("staff.label_changed", label=label.id,
+                                                       action=tr(LABEL_ACTION_KEYS[action]))
                     st.rerun()
 
 
