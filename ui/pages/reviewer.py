@@ -13,7 +13,7 @@ from ui import documents
 from ui.text import esc
 from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
                        workbench)
-from workbench import reviews, rules, submissions as subs
+from workbench import label_state, renewal, reviews, rules, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
 
@@ -82,6 +82,7 @@ def _wizard(sub) -> None:
         st.progress(result.answered / total if total else 0.0,
                     text=tr("wizard.progress", k=steps.index(step) + 1, n=len(steps), answered=result.answered,
                             total=total))
+    _renewal_confirmation(sub)
     if review.signed:
         st.success(tr("wizard.signed", date=format_date(review.signed_at, lang()),
                       recommendation=tr("rules.recommendation." + (review.recommendation or "reject"))))
@@ -96,6 +97,28 @@ def _wizard(sub) -> None:
     else:
         section, items = next((s, i) for s, i in sections if s.id == step)
         _section(sub, review, section, items)
+
+
+def _renewal_confirmation(sub) -> None:
+    """A label of this tool in its renewal window: after the fresh test, confirm the renewal."""
+    reg = workbench().registry
+    for state in label_state.labels_of(reg, actor(), sub.id):
+        if state.status != "active":
+            continue
+        ready = renewal.readiness(reg, actor(), state.label.id)
+        if not ready.window_open or ready.confirmed_by:
+            continue
+        with st.container(border=True, key=f"renew_box_{state.label.id}"):
+            st.markdown(f"**{tr('staff.renew_confirm')}** · {state.label.id}")
+            missing = [k for k in ready.missing() if k != "staff.renew_need_confirmation"]
+            if missing:
+                st.caption("; ".join(tr(k) for k in missing))
+            note = st.text_area(tr("staff.renew_confirm_note"), key=f"renew_note_{state.label.id}")
+            if st.button(tr("staff.renew_confirm"), key=f"renew_ok_{state.label.id}", disabled=bool(missing)):
+                with friendly():
+                    renewal.confirm(reg, actor(), state.label.id, note)
+                    st.toast(tr("staff.renew_confirmed", label=state.label.id))
+                    st.rerun()
 
 
 def _dossier(sub) -> None:

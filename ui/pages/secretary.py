@@ -11,12 +11,12 @@ import streamlit as st
 from ui.common import actor, friendly, lang, status_label, tr, workbench
 from ui import documents
 from ui.text import esc
-from workbench import admin, agreement, decisions, labels, reviews, submissions as subs
+from workbench import admin, agreement, decisions, labels, renewal, reviews, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date
 from workbench.models import Status
 
-RENEWAL_WINDOW_DAYS = 90
+RENEWAL_WINDOW_DAYS = renewal.WINDOW_DAYS
 OUTCOMES = ("approve", "approve_with_conditions", "reject", "return")
 LABEL_ACTION_KEYS = {a: f"sec.label_action_{a}" for a in labels.LABEL_ACTIONS}
 QUEUE_GROUPS = (
@@ -252,6 +252,13 @@ def _labels() -> None:
                         and (a != "renew" or soon)]
             if not possible:
                 continue
+            if "renew" in possible:
+                state = renewal.readiness(reg, actor(), label.id)
+                if state.ready:
+                    st.caption(tr("staff.renew_ready", who=esc(state.confirmed_by)))
+                else:
+                    st.caption(tr("staff.renew_status", days=int(state.days_left),
+                                  missing="; ".join(tr(k) for k in state.missing())))
             c1, c2, c3 = st.columns([1, 2, 1])
             action = c1.selectbox(tr("sec.label_action"), possible, key=f"la_{label.id}",
                                   format_func=lambda a: tr(LABEL_ACTION_KEYS[a]))
@@ -259,7 +266,10 @@ def _labels() -> None:
             confirm = c3.checkbox(tr("sec.confirm_short"), key=f"lc_{label.id}")
             if c3.button(tr("sec.apply"), key=f"lb_{label.id}", disabled=not confirm):
                 with friendly():
-                    labels.change_label(reg, actor(), label.id, action, reason)
+                    if action == "renew":  # only with a fresh test and a reviewer's confirmation
+                        renewal.renew(reg, actor(), label.id, reason)
+                    else:
+                        labels.change_label(reg, actor(), label.id, action, reason)
                     st.session_state["sec_flash"] = tr("staff.label_changed", label=label.id,
                                                        action=tr(LABEL_ACTION_KEYS[action]))
                     st.rerun()

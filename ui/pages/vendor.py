@@ -11,7 +11,7 @@ from ui import label_status
 from ui.text import esc
 from ui.common import (actor, choice_label, close_submission, friendly, show_error, lang, open_submission, show_submission,
                        status_label, tr, workbench)
-from workbench import decisions, label_state, submissions as subs
+from workbench import decisions, label_state, renewal, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
@@ -237,6 +237,19 @@ def _step_of(field: str) -> str:
     return next(step for step, fields in DOSSIER_STEPS if field in fields)
 
 
+def _renewal_outputs(label_id: str) -> None:
+    """Within 90 days of expiry: new model outputs for the renewal's fresh test."""
+    wb = workbench()
+    round_key = f"renew_round_{label_id}"
+    upload = st.file_uploader(tr("staff.renew_upload"), key=f"renew_up_{label_id}_{st.session_state.get(round_key, 0)}")
+    if upload is not None and st.button(tr("staff.renew_send"), key=f"renew_send_{label_id}", type="primary"):
+        with friendly():
+            renewal.add_outputs(wb.registry, actor(), label_id, upload.getvalue(), upload.name, store=wb.store)
+            st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+            st.session_state["vendor_flash"] = ("success", tr("staff.renew_sent", name=esc(upload.name)))
+            st.rerun()
+
+
 def _read_only(sub: Submission) -> None:
     d = sub.dossier
     st.write(esc(getattr(d, f"description_{lang()}", "") or d.description_kk))
@@ -247,7 +260,9 @@ def _read_only(sub: Submission) -> None:
     if len(chain) > 1:
         st.caption(tr("vendor.versions") + ": " + " → ".join(f"{esc(s.tool_version)} (#{s.id})" for s in chain))
     pdf = decisions.audit_pdf(workbench().registry, actor(), sub.id)
-    label_status.show(sub.id)  # the label's true status today, never a stale "issued"
+    for state in label_status.show(sub.id):  # the label's true status today, never a stale "issued"
+        if state.status == "active" and renewal.readiness(workbench().registry, actor(), state.label.id).window_open:
+            _renewal_outputs(state.label.id)
     if pdf:
         st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
                            key=f"vpdf_{sub.id}")
