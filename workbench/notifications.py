@@ -204,7 +204,8 @@ def _store(reg: Registry, people: Recipients, kind: str, params: dict, query: st
 def sync(reg: Registry, *, today: dt.date | None = None, batch: int = 500) -> int:
     """Turn new events (and labels about to expire) into notices. Returns how many."""
     added = 0
-    while True:
+    last = reg.one("SELECT MAX(id) AS n FROM events")["n"] or 0
+    while last > int(reg.get_meta("notify_cursor") or 0):  # no write lock taken when nothing is new
         with reg.transaction():
             cursor = int(reg.get_meta("notify_cursor") or 0)
             rows = reg.query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (cursor, batch))
@@ -216,9 +217,12 @@ def sync(reg: Registry, *, today: dt.date | None = None, batch: int = 500) -> in
                 reg.set_meta("notify_cursor", str(rows[-1]["id"]))
         if len(rows) < batch:
             break
-    with reg.transaction():
-        for people, kind, params, query, key in _expiring(reg, today or utcnow().date()):
-            added += _store(reg, people, kind, params, query, key, None)
+    today = today or utcnow().date()
+    if reg.get_meta("notify_expiry_day") != today.isoformat():  # once a day is enough
+        with reg.transaction():
+            for people, kind, params, query, key in _expiring(reg, today):
+                added += _store(reg, people, kind, params, query, key, None)
+            reg.set_meta("notify_expiry_day", today.isoformat())
     return added
 
 

@@ -200,7 +200,7 @@ def _section(sub, review, section, items) -> None:
             st.text_area(tr("wizard.note"), value=saved.get("note", ""), key=f"note_{sub.id}_{item.id}",
                          on_change=_autosave, args=(sub.id, item.id), disabled=review.signed, height=68)
             if names:
-                st.multiselect(tr("wizard.evidence_files"), list(names), default=saved.get("evidence", []),
+                st.multiselect(tr("wizard.evidence_files"), list(names), placeholder=tr("staff.choose"), default=saved.get("evidence", []),
                                format_func=names.get, key=f"ev_{sub.id}_{item.id}", on_change=_autosave,
                                args=(sub.id, item.id), disabled=review.signed)
             with st.popover(tr("wizard.ask_vendor"), disabled=review.signed):

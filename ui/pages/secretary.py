@@ -184,9 +184,9 @@ def _decision_form(sub) -> None:
         st.caption(tr("sec.vote_help"))
         conditions = st.text_area(tr("sec.conditions"), key=f"conditions_{sub.id}", help=tr("sec.conditions_help"))
         c1, c2, c3 = st.columns(3)
-        grades = c1.multiselect(tr("dossier.grades"), list(range(0, 13)), default=sub.dossier.grades, key=f"sc_g_{sub.id}")
+        grades = c1.multiselect(tr("dossier.grades"), list(range(0, 13)), placeholder=tr("staff.choose"), default=sub.dossier.grades, key=f"sc_g_{sub.id}")
         subjects = c2.text_input(tr("dossier.subjects"), ", ".join(sub.dossier.subjects), key=f"sc_s_{sub.id}")
-        languages = c3.multiselect(tr("registry.language"), ["kk", "ru", "en", "other"],
+        languages = c3.multiselect(tr("registry.language"), ["kk", "ru", "en", "other"], placeholder=tr("staff.choose"),
                                    default=sub.dossier.content_languages, key=f"sc_l_{sub.id}",
                                    format_func=lambda c: tr("lang." + c))
         rationale = st.text_area(tr("sec.rationale"), key=f"rationale_{sub.id}")

@@ -106,13 +106,13 @@ def _field(name: str, value, sub_id: int):
     key = f"f_{sub_id}_{name}"
     label_text = tr("dossier." + name)
     if name in MULTI:
-        return st.multiselect(label_text, MULTI[name], default=value, key=key, format_func=choice_label(OPTION_GROUP[name]))
+        return st.multiselect(label_text, MULTI[name], default=value, key=key, placeholder=tr("staff.choose"), format_func=choice_label(OPTION_GROUP[name]))
     if name in SINGLE:
         options = ("", *SINGLE[name])
         return st.selectbox(label_text, options, index=options.index(value), key=key,
                             format_func=choice_label(OPTION_GROUP[name]))
     if name == "grades":
-        return st.multiselect(label_text, list(range(0, 13)), default=value, key=key)
+        return st.multiselect(label_text, list(range(0, 13)), default=value, key=key, placeholder=tr("staff.choose"))
     if name == "subjects":
         text = st.text_input(label_text, value=", ".join(value), key=key, help=tr("vendor.comma_help"))
         return [s.strip() for s in text.split(",") if s.strip()]
