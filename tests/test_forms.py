@@ -106,3 +106,22 @@ def test_a_clarification_answer_takes_a_csv_and_keeps_the_text_when_a_file_is_re
     assert [(f.original_name, f.purpose) for f in files] == [("rural.csv", "outputs")]
     assert subs.get_submission(reg, people.vendor_a, sub.id).status is Status.IN_REVIEW
     assert subs.thread(reg, people.vendor_a, sub.id)[-1].body == typed
+
+
+def test_every_secretary_action_confirms_and_the_panel_stays_open(shop):
+    wb, people = shop
+    reg = wb.registry
+    sub = subs.create_submission(reg, people.vendor_a, COMPLETE_DOSSIER)
+    subs.submit(reg, people.vendor_a, sub.id)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = people.secretary
+    at.session_state["lang"] = "en"
+    at.query_params["submission"] = str(sub.id)
+    at.run()
+    at.button(key=f"screen_ok_{sub.id}").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == t("staff.done_screened_ok", "en", id=sub.id)
+    at.selectbox(key=f"assign_{sub.id}").set_value(people.reviewer2.user_id).run()
+    at.button(key=f"assign_btn_{sub.id}").click().run()
+    assert at.success[0].value == t("staff.done_assigned", "en", id=sub.id, name="Reviewer2")
+    assert any(e.proto.expanded for e in at.expander if f"#{sub.id}" in e.label), "the panel stays open"

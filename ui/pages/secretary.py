@@ -39,8 +39,16 @@ def render() -> None:
         _keys()
 
 
+def _done(message: str) -> None:
+    """Confirm what an action did, after the rerun it causes (the panel stays open)."""
+    st.session_state["sec_done"] = message
+    st.rerun()
+
+
 def _queue() -> None:
     reg = workbench().registry
+    if message := st.session_state.pop("sec_done", None):
+        st.success(esc(message), icon=":material/check_circle:")
     items = subs.list_submissions(reg, actor())
     if not items:
         st.info(tr("secretary.none"))
@@ -86,12 +94,12 @@ def _screening(sub) -> None:
     if c1.button(tr("secretary.screen_ok"), key=f"screen_ok_{sub.id}", type="primary"):
         with friendly():
             subs.screen(reg, actor(), sub.id, complete=True)
-            st.rerun()
+            _done(tr("staff.done_screened_ok", id=sub.id))
     reasons = c2.text_area(tr("secretary.return_reason"), key=f"reason_{sub.id}", height=80)
     if c2.button(tr("secretary.screen_return"), key=f"screen_ret_{sub.id}"):
         with friendly():
             subs.screen(reg, actor(), sub.id, complete=False, reasons=reasons)
-            st.rerun()
+            _done(tr("staff.done_screened_return", id=sub.id))
 
 
 def _assignment(sub) -> None:
@@ -106,7 +114,8 @@ def _assignment(sub) -> None:
         if c2.button(tr("secretary.assign_button"), key=f"assign_btn_{sub.id}"):
             with friendly():
                 subs.assign_reviewer(reg, actor(), sub.id, pick)
-                st.rerun()
+                _done(tr("staff.done_assigned", id=sub.id,
+                         name=esc(next(r["display_name"] for r in candidates if r["id"] == pick))))
 
 
 def _questions(sub, comparison) -> dict[str, str]:
@@ -161,7 +170,7 @@ def _comparison(sub) -> None:
         if st.button(tr("sec.to_committee"), key=f"committee_{sub.id}", disabled=not ready):
             with friendly():
                 reviews.send_to_committee(reg, actor(), sub.id)
-                st.rerun()
+                _done(tr("staff.done_committee", id=sub.id))
 
 
 def _decision_form(sub) -> None:
@@ -209,8 +218,7 @@ def _decision_form(sub) -> None:
                 rationale=rationale, lang=pdf_lang)
             with st.spinner(tr("sec.signing")):
                 record = decisions.record_decision(workbench(), actor(), sub.id, decision)
-            st.success(tr("sec.recorded", label=record.label_id or "—"))
-            st.rerun()
+            _done(tr("sec.recorded", label=record.label_id or "—"))
 
 
 def _appeal(sub) -> None:
@@ -225,7 +233,7 @@ def _appeal(sub) -> None:
         if column.button(tr(key), key=f"{key}_{sub.id}", disabled=not sure):
             with friendly():
                 subs.decide_appeal(reg, actor(), sub.id, re_review=re_review, note=note)
-                st.rerun()
+                _done(tr("staff.done_appeal", id=sub.id))
 
 
 def _labels() -> None:
