@@ -12,8 +12,10 @@ import streamlit as st
 
 from ui import common
 from ui.common import actor, lang, tr
+from ui.text import esc
+from workbench import notifications
 from workbench.i18n import LANGUAGE_NAMES, LANGUAGES
-from workbench.models import PUBLIC, Role
+from workbench.models import Role
 
 PAGES = Path(__file__).parent / "ui" / "pages"
 
@@ -28,6 +30,7 @@ def _language_switch() -> None:
     )
     if choice != current:
         st.session_state["lang"] = choice
+        notifications.set_language(common.workbench().registry, actor().user_id, choice)
         st.query_params["lang"] = choice
         st.rerun()
 
@@ -36,40 +39,59 @@ def _account_box() -> None:
     who = actor()
     if who.is_public:
         return
-    st.sidebar.markdown(f"**{who.display_name}**  \n{tr('role.' + who.role.value)}")
-    if registered := st.session_state.get("registered_username"):  # a new vendor's login name, until logout
-        st.sidebar.success(tr("hardening.auth.your_login", username=registered))
+    st.sidebar.markdown(f"**{esc(who.display_name)}**  \n{tr('role.' + who.role.value)}")
     if st.sidebar.button(tr("nav.logout"), key="logout"):
-        # Forget everything the person had open; keep only the language and the connection.
-        for key in list(st.session_state.keys()):
-            if key not in ("lang", "_wb"):
-                del st.session_state[key]
-        st.session_state["actor"] = PUBLIC
+        common.sign_out()
+        st.query_params.clear()
+        st.query_params["lang"] = lang()
+        st.session_state["_flash"] = "staff.logged_out"
         st.rerun()
 
 
 def _pages() -> dict[str, list[st.Page]]:
     """Navigation for the acting user's role. The public pages are server-rendered HTML
-    (``workbench.web``), linked from the sidebar, not Streamlit pages."""
-    public_site = f"/?lang={lang()}"
-    st.sidebar.markdown(f"[{tr('nav.registry')}]({public_site}) · [{tr('nav.verify')}](/verify?lang={lang()}) · "
+    (``workbench.web``) outside the staff app, linked from the sidebar, not Streamlit pages."""
+    st.sidebar.markdown(f"[{tr('nav.registry')}](/?lang={lang()}) · [{tr('nav.verify')}](/verify?lang={lang()}) · "
                         f"[{tr('nav.complaint')}](/complaint?lang={lang()})")
     role = actor().role
-    work: list[st.Page] = {
-        Role.PUBLIC: [st.Page(PAGES / "login.py", title=tr("nav.login"), icon=":material/login:", url_path="login")],
-        Role.VENDOR: [st.Page(PAGES / "vendor.py", title=tr("nav.my_submissions"), icon=":material/inventory_2:", url_path="submissions")],
-        Role.REVIEWER: [st.Page(PAGES / "reviewer.py", title=tr("nav.assignments"), icon=":material/rate_review:", url_path="assignments")],
-        Role.SECRETARY: [st.Page(PAGES / "secretary.py", title=tr("nav.queue"), icon=":material/gavel:", url_path="queue"),
-                         st.Page(PAGES / "complaints_queue.py", title=tr("pub.queue.title"), icon=":material/report:",
-                                 url_path="complaints")],
-        Role.ADMIN: [st.Page(PAGES / "admin.py", title=tr("nav.users"), icon=":material/group:", url_path="users")],
-    }[role]
+    work = [st.Page(PAGES / script, title=tr(title), icon=icon, url_path=path, default=role is Role.PUBLIC and i == 0)
+            for i, (script, title, icon, path) in enumerate(WORK_PAGES[role])]
+    if role is not Role.PUBLIC:
+        # Each role lands on its own queue, at the queue's own address (a default page would
+        # show as the bare base path, which a bookmark cannot tell apart from sign-in).
+        queue = work[0]
+        work.append(st.Page(lambda: st.switch_page(queue, query_params=st.query_params.to_dict()),
+                            title=tr(WORK_PAGES[role][0][1]), url_path="start", default=True, visibility="hidden"))
+        unread = notifications.unread_count(common.workbench().registry, actor())
+        work.append(st.Page(PAGES / "inbox.py", url_path="inbox", icon=":material/notifications:",
+                            title=tr("staff.inbox_title_n", n=unread) if unread else tr("staff.inbox_title")))
+    else:
+        # A bookmarked work page opened before signing in: the sign-in prompt, at that address,
+        # so that signing in comes back to it.
+        work += [st.Page(PAGES / "login.py", title=tr("nav.login"), url_path=path, visibility="hidden")
+                 for pages in WORK_PAGES.values() for _, _, _, path in pages if path != "login"]
     return {tr("nav.section_work"): work}
 
 
+#: role -> its work pages (script, title key, icon, url path); the first is where it lands.
+WORK_PAGES: dict[Role, list[tuple[str, str, str, str]]] = {
+    Role.PUBLIC: [("login.py", "nav.login", ":material/login:", "login")],
+    Role.VENDOR: [("vendor.py", "nav.my_submissions", ":material/inventory_2:", "submissions")],
+    Role.REVIEWER: [("reviewer.py", "nav.assignments", ":material/rate_review:", "assignments")],
+    Role.SECRETARY: [("secretary.py", "nav.queue", ":material/gavel:", "queue"),
+                     ("complaints_queue.py", "pub.queue.title", ":material/report:", "complaints")],
+    Role.ADMIN: [("admin.py", "nav.users", ":material/group:", "users")],
+}
+
+
 common.workbench()
+common.identify()
+common.notify_sync()
 _language_switch()
 _account_box()
 page = st.navigation(_pages())
+if flash := st.session_state.pop("_flash", None):
+    st.toast(tr(flash))
 page.run()
 st.sidebar.caption(tr("app.footer"))
+common.notify_deliver()

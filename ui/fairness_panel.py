@@ -208,7 +208,7 @@ def show_result(run) -> None:
              tr("fpanel.col_threshold"): _num(c.threshold), tr("fpanel.col_outcome"): tr(VERDICT_KEYS.get(c.outcome, "fpanel.verdict_inconclusive"))}
             for c in result.checks]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     _calibration(result)
 
 
@@ -222,7 +222,7 @@ def _calibration(result) -> None:
                 tr("fpanel.col_band"): f"{_num(b.low)} … {_num(b.high)}", "n": format_number(b.n, lang()),
                 tr("fpanel.col_expected"): _num(b.expected),
                 tr("fpanel.col_observed"): f"{_num(b.observed)} [{_num(b.ci_low)} … {_num(b.ci_high)}]"}
-                for b in bands]), hide_index=True, use_container_width=True)
+                for b in bands]), hide_index=True, width="stretch")
 
 
 def _has(key: str) -> bool:
@@ -253,8 +253,10 @@ def _charts(result) -> None:
             continue
         frame = pd.DataFrame(data)
         title = tr(f"fairness.metric.{metric}.name") if _has(f"fairness.metric.{metric}.name") else metric
-        base = alt.Chart(frame).encode(y=alt.Y("group:N", title=None, sort=None))
+        # Every group gets its row label in full (Vega drops overlapping or long labels by default).
+        base = alt.Chart(frame).encode(y=alt.Y("group:N", title=None, sort=None,
+                                               axis=alt.Axis(labelLimit=0, labelOverlap=False, labelFontSize=12)))
         chart = (base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title=title), x2="high:Q")
                  + base.mark_point(filled=True, size=70).encode(x="estimate:Q",
                                                                  tooltip=["group", "estimate", "low", "high", "n"]))
-        st.altair_chart(chart.properties(height=28 * len(frame) + 40, title=title), use_container_width=True)
+        st.altair_chart(chart.properties(height=28 * len(frame) + 40, title=title), width="stretch")

@@ -176,7 +176,7 @@ def _results(sub, run_id: int, *, rating: bool = True) -> None:
     st.caption(tr("genai.ui.people", rated=people, waiting=len(res.needs_review)) + " · " +
                tr("genai.ui.run_facts", suites=run.suite_version, policy=run.policy_version, sha=run.transcript_sha256[:16]))
     if any(c.estimate is not None for c in res.categories):
-        st.altair_chart(_chart(res), use_container_width=True)
+        st.altair_chart(_chart(res), width="stretch")
     st.dataframe([{
         tr("genai.report.col_category"): tr("genai.category." + c.category),
         tr("genai.report.col_language"): tr("lang." + c.language),
@@ -188,7 +188,7 @@ def _results(sub, run_id: int, *, rating: bool = True) -> None:
         tr("genai.ui.waiting"): c.needs_review,
         tr("genai.report.col_people"): c.by_reviewer,
         tr("genai.ui.outcome"): tr("genai.outcome." + c.outcome)} for c in res.categories],
-        hide_index=True, use_container_width=True)
+        hide_index=True, width="stretch")
     if res.counterfactual:
         st.markdown(f"**{tr('genai.report.paired_heading')}**")
         for c in res.counterfactual:

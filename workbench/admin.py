@@ -40,3 +40,47 @@ def import_key(reg: Registry, keys, actor: Actor, path: str | Path, password: st
     reg.record(actor, "keys.imported", "keys", info.fingerprint_sha256[:16],
                {"subject": info.subject, "fingerprint_sha256": info.fingerprint_sha256})
     return info
+
+
+# -- accounts (issue 13): each change is effective at once and logged ------------------------
+
+def deactivate(reg: Registry, actor: Actor, user_id: int):
+    """Close an account now: its sessions end and it cannot sign in."""
+    from . import auth, sessions
+
+    require(actor, "users.manage")
+    with reg.transaction():
+        user = auth.set_active(reg, actor, user_id, False)
+        sessions.end_all(reg, actor, user_id, reason=sessions.REASON_DEACTIVATED)
+    return user
+
+
+def reactivate(reg: Registry, actor: Actor, user_id: int):
+    from . import auth
+
+    return auth.set_active(reg, actor, user_id, True)
+
+
+def reset_password(reg: Registry, actor: Actor, user_id: int, temporary: str) -> None:
+    """Give a temporary password; the person must choose a new one at the next sign-in."""
+    from . import auth, sessions
+
+    with reg.transaction():
+        auth.reset_password(reg, actor, user_id, temporary)
+        sessions.require_new_password(reg, actor, user_id)
+
+
+def unlock(reg: Registry, actor: Actor, user_id: int) -> None:
+    """Lift a lock-out after too many wrong passwords (before its fifteen minutes end)."""
+    require(actor, "users.manage")
+    with reg.transaction():
+        reg.update("users", user_id, {"failed_logins": 0, "locked_until": None})
+        reg.record(actor, "user.unlocked", "user", user_id)
+
+
+def locked_users(reg: Registry, actor: Actor) -> set[int]:
+    from .models import now_iso
+
+    require(actor, "users.manage")
+    return {r["id"] for r in reg.query("SELECT id FROM users WHERE locked_until IS NOT NULL AND locked_until > ?",
+                                       (now_iso(),))}

@@ -373,8 +373,49 @@ CREATE TABLE genai_ratings (
 );
 """
 
+# Staff sessions (issue 13): a server-side row per sign-in; the cookie holds a signed token
+# whose SHA-256 is the row's id. ``must_change_password`` is set by an admin's reset.
+_V11_SESSIONS = """
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+"""
+
+# Notifications (issue 13): notices derived from the event log, one row per recipient, an
+# in-app inbox and e-mail. The cursor starts after the events already in the log, so an
+# upgraded registry does not mail its whole history.
+_V12_NOTIFICATIONS = """
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER REFERENCES users(id),
+    email TEXT NOT NULL DEFAULT '',
+    lang TEXT NOT NULL DEFAULT 'kk',
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    link TEXT NOT NULL DEFAULT '',
+    dedupe TEXT NOT NULL UNIQUE,
+    event_id INTEGER,
+    created_at TEXT NOT NULL,
+    read_at TEXT,
+    mail_state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX notifications_user ON notifications(user_id, read_at);
+ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'kk';
+INSERT INTO meta (key, value) SELECT 'notify_cursor', COALESCE(MAX(id), 0) FROM events;
+"""
+
 MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
-                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES, _V9_SEARCH, _V10_GENAI_RUNS)
+                               _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES, _V9_SEARCH, _V10_GENAI_RUNS,
+                               _V11_SESSIONS, _V12_NOTIFICATIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

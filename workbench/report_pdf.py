@@ -483,7 +483,14 @@ def _rate_chart(chart: RateChart, lang: str, width: float) -> Drawing:
         d.add(String(x(v), y_axis - 10, _num(v, lang), fontName=FONT, fontSize=7, fillColor=GREY, textAnchor="middle"))
     for i, g in enumerate(chart.groups):
         y = height - top_pad - row_h * (i + 1) + 3
-        d.add(String(x0 - 4, y + 3, g.group[:34], fontName=FONT, fontSize=7.5, textAnchor="end"))
+        # The full group label, smaller when long (never dropped or cut to a prefix that hides the group).
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        size = max(5.0, min(7.5, 7.5 * (label_w - 6) / max(stringWidth(g.group, FONT, 7.5), 1)))
+        text = g.group
+        while stringWidth(text, FONT, size) > label_w - 6 and len(text) > 4:
+            text = text[:-2] + "…"
+        d.add(String(x0 - 4, y + 3, text, fontName=FONT, fontSize=size, textAnchor="end"))
         if g.value is not None:
             d.add(Rect(x0, y, x(g.value) - x0, row_h - 6, fillColor=SKY, strokeColor=None))
         if g.ci_low is not None and g.ci_high is not None:

@@ -582,7 +582,11 @@ def answer_clarification(reg: Registry, actor: Actor, submission_id: int, answer
         next_status(sub.status, "answer")  # refuse before writing anything
         msg_id = _add_message(reg, actor, submission_id, "answer", answer)
         for data, name in attachments or []:
-            add_attachment(reg, actor, submission_id, data, name, purpose="document", store=store,
+            # A reviewer may ask for data: a data file goes in as outputs, anything else as a document.
+            from .reader import sniff_kind
+
+            purpose = "outputs" if sniff_kind(bytes(data[:65536])) in KINDS_BY_PURPOSE["outputs"] else "document"
+            add_attachment(reg, actor, submission_id, data, name, purpose=purpose, store=store,
                            message_id=msg_id)
         _transition(reg, actor, submission_id, "answer", {"message_id": msg_id})
     return _message(reg, msg_id)

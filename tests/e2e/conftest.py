@@ -89,6 +89,33 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def start_asgi_app(tmp_path: Path, log_path: Path, registry=None) -> tuple[subprocess.Popen, str]:
+    """The one ASGI app, started as the operator starts it (``workbench serve``: Streamlit's
+    ``st.App`` with the public and sign-in routes, the staff's app under ``/staff/``), on a free
+    port. Python's warnings are on, so a deprecation shows in the log. Returns the process and
+    the site's base URL.
+
+    The home (``WORKBENCH_HOME``, set by the ``home`` fixture) is made a demo registry with no
+    public URL, so the QR codes of the PDFs it signs point back to this server."""
+    port = _free_port()
+    url = f"http://localhost:{port}"
+    if registry is not None:
+        registry.set_meta("demo", "1")
+        registry.execute("DELETE FROM meta WHERE key = 'public_url'")
+    env = dict(os.environ, PYTHONWARNINGS="default")
+    env.pop("WORKBENCH_SMTP_HOST", None)
+    command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the app did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    return process, url
+
+
 @pytest.fixture
 def server(request, cast: Cast, tmp_path: Path) -> Iterator[str]:
     """The app, served by ``workbench serve`` over the prepared home; yields its base URL.
@@ -97,35 +124,25 @@ def server(request, cast: Cast, tmp_path: Path) -> Iterator[str]:
     signs point back to this server, on the port it is actually served on (in production
     they point to the registry's public URL). The staff's app is under ``/staff/``.
 
-    The server's output goes to ``streamlit.log`` in the test's temporary folder and is
+    The server's output goes to ``server.log`` in the test's temporary folder and is
     printed when the test fails (a traceback in the app shows there first).
     """
-    port = _free_port()
-    url = f"http://localhost:{port}"
-    log_path = tmp_path / "streamlit.log"
-    cast.wb.registry.set_meta("demo", "1")
-    cast.wb.registry.execute("DELETE FROM meta WHERE key = 'public_url'")
-    command = [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)]
-    # os.environ carries WORKBENCH_HOME and the key passphrase set by the ``home`` fixture.
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    log_path = tmp_path / "server.log"
+    process = None
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+        process, url = start_asgi_app(tmp_path, log_path, cast.wb.registry)
         yield url
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             print(f"--- {log_path} ---\n{log_path.read_text(errors='replace')[-5000:]}")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +210,8 @@ class Screen:
         return self.page.locator(f'[class*="st-key-FormSubmitter-{form}-"] button')
 
     def main(self):
-        return self.page.locator('[data-testid="stMain"]')
+        # Streamlit's main area, or the server-rendered sign-in page's <main>
+        return self.page.locator('[data-testid="stMain"], main')
 
     def see(self, text: str, timeout: float = STEP_TIMEOUT_MS):
         """Wait until ``text`` is visible in the main area; return its locator."""
@@ -255,15 +273,20 @@ class Screen:
         self.settle()
 
     def login(self, username: str, password: str = PASSWORD) -> None:
-        """Log in from the sidebar's login page; with a wrong password, stay on it."""
-        if self.page.locator('[data-testid="stSidebarNav"]').count():  # otherwise the login page is the only one
+        """Sign in on ``/signin`` (from the sidebar's login page, or again after a wrong
+        password); with a wrong password, stay there with the message."""
+        if "/signin" not in self.page.url:
             self.nav("nav.login")
-        self.fill("login_username", username)
-        self.fill("login_password", password)
-        self.form_submit("login_form").click()
+            self.page.get_by_role("link", name=self.tr("staff.signin_link")).click()
+            self.page.wait_for_url(re.compile(r"/signin"))
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.get_by_role("button", name=self.tr("login.submit")).click()
         if password == PASSWORD:
             self.key("logout").wait_for(timeout=STEP_TIMEOUT_MS)
-        self.settle()
+            self.settle()
+        else:
+            self.page.get_by_role("alert").wait_for(timeout=STEP_TIMEOUT_MS)
 
     def logout(self) -> None:
         self.click("logout")

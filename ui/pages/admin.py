@@ -6,9 +6,54 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
+from ui.text import esc
+from workbench import admin as admin_service
 from workbench import auth, submissions
-from workbench.i18n import format_date
-from workbench.models import Role
+from workbench.i18n import format_date, format_datetime
+from workbench.models import Role, now_iso
+
+ACTIONS = ("deactivate", "reactivate", "reset", "unlock")
+
+
+def _account_actions(users) -> None:
+    """Deactivate, reactivate, reset a password, unlock: each confirmed, effective at once, logged."""
+    reg = workbench().registry
+    st.subheader(tr("staff.admin_accounts"))
+    if done := st.session_state.pop("admin_done", None):
+        st.success(done)
+    locked = admin_service.locked_users(reg, actor())
+    others = [u for u in users if u.id != actor().user_id]
+    if not others:
+        return
+    with st.container(border=True, key="account_actions"):
+        c1, c2 = st.columns(2)
+        user_id = c1.selectbox(tr("admin.username"), [u.id for u in others], key="acct_user",
+                               format_func=lambda i: next(f"{u.username} · {tr('role.' + u.role.value)}"
+                                                          + ("" if u.active else " · " + tr("staff.admin_inactive"))
+                                                          + (" · " + tr("staff.admin_locked") if u.id in locked else "")
+                                                          for u in others if u.id == i))
+        user = next(u for u in others if u.id == user_id)
+        possible = [a for a in ACTIONS if (a == "deactivate" and user.active) or (a == "reactivate" and not user.active)
+                    or a == "reset" or (a == "unlock" and user.id in locked)]
+        action = c2.radio(tr("staff.admin_action"), possible, key="acct_action", horizontal=True,
+                          format_func=lambda a: tr(f"staff.admin_{a}"))
+        temporary = st.text_input(tr("staff.admin_temporary"), type="password", key="acct_temp",
+                                  help=tr("auth.weak_password", min=auth.MIN_PASSWORD)) if action == "reset" else ""
+        sure = st.checkbox(tr("staff.admin_confirm", username=esc(user.username)), key="acct_sure")
+        if st.button(tr("staff.admin_apply"), key="acct_apply", type="primary", disabled=not sure):
+            with friendly():
+                if action == "deactivate":
+                    admin_service.deactivate(reg, actor(), user.id)
+                elif action == "reactivate":
+                    admin_service.reactivate(reg, actor(), user.id)
+                elif action == "reset":
+                    admin_service.reset_password(reg, actor(), user.id, temporary)
+                else:
+                    admin_service.unlock(reg, actor(), user.id)
+                st.session_state["admin_done"] = tr(f"staff.admin_done_{action}", username=esc(user.username))
+                for key in ("acct_sure", "acct_temp"):
+                    st.session_state.pop(key, None)
+                st.rerun()
 
 
 def render() -> None:
@@ -18,7 +63,7 @@ def render() -> None:
     st.dataframe(pd.DataFrame([{
         tr("admin.username"): u.username, tr("admin.name"): u.display_name, tr("admin.role"): tr("role." + u.role.value),
         tr("admin.active"): u.active, tr("admin.created"): format_date(u.created_at, lang()),
-    } for u in users]), hide_index=True, use_container_width=True)
+    } for u in users]), hide_index=True, width="stretch")
     st.subheader(tr("admin.add_user"))
     orgs = submissions.list_organisations(reg, actor())
     with st.form("add_user"):
@@ -33,7 +78,8 @@ def render() -> None:
             with friendly():
                 user = auth.create_user(reg, actor(), username=username, password=password, role=role,
                                         display_name=name, org_id=org)
-                st.success(tr("cli.user_added", username=user.username, role=tr("role." + user.role.value)))
+                st.success(tr("cli.user_added", username=esc(user.username), role=tr("role." + user.role.value)))
+    _account_actions(users)
     _public_url(reg)
     st.subheader(tr("admin.backup"))
     st.caption(tr("admin.backup_help"))
@@ -41,12 +87,15 @@ def render() -> None:
         import tempfile
         from pathlib import Path
 
-        from workbench import admin as admin_service
-
         with friendly(), tempfile.TemporaryDirectory() as tmp:
             path = admin_service.backup(reg, actor(), Path(tmp) / "workbench-backup.tar")
-            st.download_button(tr("admin.download_backup"), path.read_bytes(), file_name="workbench-backup.tar",
-                               mime="application/x-tar", key="download_backup")
+            # Kept in the session: the download button stays until the next backup.
+            st.session_state["admin_backup"] = (path.read_bytes(), format_datetime(now_iso(), lang()))
+    if backup := st.session_state.get("admin_backup"):
+        st.success(tr("staff.backup_ready", when=esc(backup[1])))
+        st.download_button(tr("admin.download_backup"), backup[0], file_name="workbench-backup.tar",
+                           mime="application/x-tar", key="download_backup", on_click="ignore",
+                           icon=":material/download:")
     st.subheader(tr("admin.log"))
     if st.button(tr("admin.verify_log"), key="verify_log"):
         check = reg.verify_log()

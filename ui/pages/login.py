@@ -1,35 +1,34 @@
-"""Log in, or register an organisation and its first vendor account."""
+"""Sign in (on the server's ``/signin`` page, which sets the session cookie), or register an
+organisation and its first vendor account.
+
+The same page answers at the address of every work page for a visitor who is not signed
+in (a bookmark, a link in an e-mail): signing in then comes back to that address.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode, urlsplit
+
 import streamlit as st
 
-from ui.common import actor, friendly, show_error, tr, workbench
+from ui.common import actor, friendly, lang, signin_url, tr, workbench
+from ui.text import esc, self_link
 from workbench import auth, submissions
-from workbench.errors import WorkbenchError
+from workbench.web.signin import SIGNIN_PATH, STAFF_HOME
 
 
-def _address() -> str | None:
-    address = st.context.ip_address
-    return address if isinstance(address, str) and address else None
+def _at_work_address() -> bool:
+    path = urlsplit(st.context.url or "").path.rstrip("/")
+    return path not in ("", STAFF_HOME.rstrip("/")) and not path.endswith("/login")
 
 
 def render() -> None:
     st.title(tr("login.title"))
-    st.caption(tr("login.help"))
+    deep_link = _at_work_address()
+    st.info(tr("staff.signin_needed")) if deep_link else st.caption(tr("login.help"))
     sign_in, sign_up = st.tabs([tr("login.tab_login"), tr("login.tab_register")])
-    with sign_in, st.form("login_form"):
-        username = st.text_input(tr("login.username"), key="login_username")
-        password = st.text_input(tr("login.password"), type="password", key="login_password")
-        submitted = st.form_submit_button(tr("login.submit"), type="primary")
-    if submitted:
-        try:
-            st.session_state["actor"] = auth.login(workbench().registry, username, password,
-                                                   source=_address())  # throttled per address
-        except WorkbenchError as exc:
-            show_error(exc)
-        else:
-            st.rerun()
+    with sign_in:
+        self_link(tr("staff.signin_link"), signin_url(None if deep_link else STAFF_HOME))
     with sign_up:
         st.caption(tr("login.register_help"))
         with st.form("register_form"):
@@ -46,9 +45,11 @@ def render() -> None:
                 registration = submissions.register_vendor(workbench().registry, actor(), org_name=org_name,
                                                            bin=bin_, contact_email=email, username=new_user,
                                                            password=new_password, display_name=name)
-                st.session_state["actor"] = auth.login(workbench().registry, registration.username, new_password)
-                st.session_state["registered_username"] = registration.username  # shown: the login name to keep
-                st.rerun()
+                # The login name may differ from the one asked for (registration never reveals
+                # whether a name is taken): show the one to keep.
+                st.success(tr("staff.registered", org=esc(org_name.strip()), username=esc(registration.username)))
+                self_link(tr("staff.signin_link"), SIGNIN_PATH + "?" + urlencode(
+                    {"next": STAFF_HOME + "submissions", "lang": lang(), "username": registration.username}))
 
 
 render()

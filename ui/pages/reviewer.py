@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import actor, friendly, lang, status_label, tr, workbench
-from workbench import reviews, rules, submissions as subs
+from ui import documents
+from ui.text import esc
+from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
+                       workbench)
+from workbench import label_state, renewal, reviews, rules, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
 
@@ -22,14 +25,20 @@ RECOMMENDATIONS = ("approve", "approve_with_conditions", "reject", "ask_vendor")
 def render() -> None:
     st.title(tr("reviewer.title"))
     reg = workbench().registry
-    current = st.session_state.get("rev_sub")
+    current = open_submission("rev_sub")
     if current is not None:
         if st.button("← " + tr("vendor.back"), key="rev_back"):
-            st.session_state.pop("rev_sub", None)
+            close_submission("rev_sub")
             st.rerun()
-        with friendly():
-            _wizard(subs.get_submission(reg, actor(), current))
-        return
+        try:
+            sub = subs.get_submission(reg, actor(), current)
+        except WorkbenchError as exc:  # a stale or foreign address: say so, show the list
+            show_error(exc)
+            close_submission("rev_sub")
+        else:
+            with friendly():
+                _wizard(sub)
+            return
     items = subs.list_submissions(reg, actor())
     if not items:
         st.info(tr("reviewer.none"))
@@ -37,17 +46,17 @@ def render() -> None:
     for sub in items:
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
-            c1.markdown(f"**{sub.tool_name}** {sub.tool_version} — {sub.org_name}")
+            c1.markdown(f"**{esc(sub.tool_name)}** {esc(sub.tool_version)} — {esc(sub.org_name)}")
             c1.caption(f"#{sub.id} · {status_label(sub.status.value)} · {format_date(sub.updated_at, lang())}")
             if c2.button(tr("vendor.open"), key=f"rev_open_{sub.id}"):
-                st.session_state["rev_sub"] = sub.id
+                show_submission("rev_sub", sub.id)
                 st.rerun()
 
 
 def _wizard(sub) -> None:
     reg = workbench().registry
-    st.subheader(f"{sub.tool_name} {sub.tool_version} — {sub.org_name}")
-    with st.expander(tr("wizard.dossier"), expanded=False):
+    st.subheader(f"{esc(sub.tool_name)} {esc(sub.tool_version)} — {esc(sub.org_name)}")
+    with st.expander(tr("wizard.dossier"), expanded=False, key=f"rev_dossier_{sub.id}"):
         _dossier(sub)
     declared = subs.conflict_declared(reg, actor(), sub.id)
     if declared is None:
@@ -74,6 +83,7 @@ def _wizard(sub) -> None:
         st.progress(result.answered / total if total else 0.0,
                     text=tr("wizard.progress", k=steps.index(step) + 1, n=len(steps), answered=result.answered,
                             total=total))
+    _renewal_confirmation(sub)
     if review.signed:
         st.success(tr("wizard.signed", date=format_date(review.signed_at, lang()),
                       recommendation=tr("rules.recommendation." + (review.recommendation or "reject"))))
@@ -94,14 +104,30 @@ def _wizard(sub) -> None:
         _section(sub, review, section, items)
 
 
+def _renewal_confirmation(sub) -> None:
+    """A label of this tool in its renewal window: after the fresh test, confirm the renewal."""
+    reg = workbench().registry
+    for state in label_state.labels_of(reg, actor(), sub.id):
+        if state.status != "active":
+            continue
+        ready = renewal.readiness(reg, actor(), state.label.id)
+        if not ready.window_open or ready.confirmed_by:
+            continue
+        with st.container(border=True, key=f"renew_box_{state.label.id}"):
+            st.markdown(f"**{tr('staff.renew_confirm')}** · {state.label.id}")
+            missing = [k for k in ready.missing() if k != "staff.renew_need_confirmation"]
+            if missing:
+                st.caption("; ".join(tr(k) for k in missing))
+            note = st.text_area(tr("staff.renew_confirm_note"), key=f"renew_note_{state.label.id}")
+            if st.button(tr("staff.renew_confirm"), key=f"renew_ok_{state.label.id}", disabled=bool(missing)):
+                with friendly():
+                    renewal.confirm(reg, actor(), state.label.id, note)
+                    st.toast(tr("staff.renew_confirmed", label=state.label.id))
+                    st.rerun()
+
+
 def _dossier(sub) -> None:
-    d = sub.dossier
-    st.write(getattr(d, f"description_{lang()}", "") or d.description_kk)
-    st.caption(f"{tr('dossier.model_type')}: {tr('model_type.' + d.model_type) if d.model_type else '—'} · "
-               f"{tr('dossier.decision_mode')}: {tr('decision_mode.' + d.decision_mode) if d.decision_mode else '—'}")
-    st.caption(f"{tr('dossier.data_storage_location')}: {d.data_storage_location or '—'}")
-    for att in subs.list_attachments(workbench().registry, actor(), sub.id):
-        st.write(f":material/attach_file: {att.original_name} · {tr('purpose.' + att.purpose)} · `{att.sha256[:12]}`")
+    documents.panel(sub, key="rev_docs")
 
 
 def _conflict_form(sub) -> None:
@@ -115,7 +141,7 @@ def _conflict_form(sub) -> None:
             with friendly():
                 subs.declare_conflict(workbench().registry, actor(), sub.id, has_conflict=choice == "conflict", note=note)
                 if choice == "conflict":
-                    st.session_state.pop("rev_sub", None)
+                    close_submission("rev_sub")
                 st.rerun()
 
 
@@ -157,17 +183,17 @@ def _autosave(sub_id: int, item_id: str) -> None:
 
 def _section(sub, review, section, items) -> None:
     st.markdown(f"### {section.title.get(lang())}")
-    st.caption(section.description.get(lang()) + f" · {section.source}")
+    st.caption(section.description.get(lang()) + f" · {esc(section.source)}")
     if st.session_state.pop("rev_saved", None):
         st.toast(tr("wizard.autosaved"))
     if err := st.session_state.pop("rev_error", None):
-        st.error(err)
+        st.error(esc(err))
     attachments = subs.list_attachments(workbench().registry, actor(), sub.id)
     names = {a.id: a.original_name for a in attachments}
     for item in items:
         saved = review.answers.get(item.id, {})
         with st.container(border=True):
-            st.markdown(f"**{item.id}** · {tr('rules.severity.' + item.severity)} · _{item.source}_")
+            st.markdown(f"**{esc(item.id)}** · {tr('rules.severity.' + item.severity)} · _{esc(item.source)}_")
             st.write(item.question.get(lang()))
             with st.expander(tr("wizard.guidance")):
                 st.write(item.guidance.get(lang()))
@@ -179,7 +205,7 @@ def _section(sub, review, section, items) -> None:
             st.text_area(tr("wizard.note"), value=saved.get("note", ""), key=f"note_{sub.id}_{item.id}",
                          on_change=_autosave, args=(sub.id, item.id), disabled=review.signed, height=68)
             if names:
-                st.multiselect(tr("wizard.evidence_files"), list(names), default=saved.get("evidence", []),
+                st.multiselect(tr("wizard.evidence_files"), list(names), placeholder=tr("staff.choose"), default=saved.get("evidence", []),
                                format_func=names.get, key=f"ev_{sub.id}_{item.id}", on_change=_autosave,
                                args=(sub.id, item.id), disabled=review.signed)
             with st.popover(tr("wizard.ask_vendor"), disabled=review.signed):
@@ -188,6 +214,13 @@ def _section(sub, review, section, items) -> None:
                     with friendly():
                         subs.ask_clarification(workbench().registry, actor(), sub.id, question, item_id=item.id)
                         st.success(tr("wizard.question_sent"))
+
+
+def _with_questions(sub, item_ids: list[str]) -> str:
+    """Item codes with their questions, one a line (a code alone means nothing to a person)."""
+    checklist, _ = reviews.frozen_documents(workbench().registry, actor(), sub.id)
+    questions = {item.id: item.question.get(lang()) for _, item in checklist.items()}
+    return "".join(f"  \n**{esc(i)}** — {esc(questions.get(i, ''))}" for i in item_ids)
 
 
 def _summary(sub, review) -> None:
@@ -201,21 +234,21 @@ def _summary(sub, review) -> None:
                    tr("wizard.score"): "—" if s.score is None else format_number(s.score, lang(), 0),
                    tr("rules.answer.meets"): s.meets, tr("rules.answer.partly"): s.partly, tr("rules.answer.not_met"): s.not_met,
                    tr("rules.answer.na"): s.na, tr("wizard.unanswered"): s.unanswered} for s in result.sections],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     if result.overall_score is not None:
         st.metric(tr("wizard.overall"), format_number(result.overall_score, lang(), 0))
     with st.container(border=True):
-        st.markdown("\n".join(f"- {line}" for line in result.explain(lang())))
+        st.markdown("\n".join(f"- {esc(line)}" for line in result.explain(lang())))
     for finding in result.blocking:
         st.error(f"{tr('wizard.blocking')}: **{finding.item_id}** — {finding.question.get(lang())}")
     for finding in result.conditions:
         st.warning(f"{tr('wizard.condition')}: **{finding.item_id}** — {finding.question.get(lang())}")
     if result.unanswered:
-        st.info(tr("wizard.unanswered_items", items=", ".join(result.unanswered)))
+        st.info(tr("wizard.unanswered_items", items=_with_questions(sub, result.unanswered)))
     if result.missing_notes:
-        st.info(tr("wizard.missing_notes", items=", ".join(result.missing_notes)))
+        st.info(tr("wizard.missing_notes", items=_with_questions(sub, result.missing_notes)))
     if review.signed:
-        st.write(f"**{tr('wizard.rationale')}:** {review.rationale}")
+        st.write(f"**{tr('wizard.rationale')}:** {esc(review.rationale)}")
         return
     with st.form(f"signoff_{sub.id}"):
         rec = st.radio(tr("wizard.recommendation"), RECOMMENDATIONS, key=f"rec_{sub.id}",

@@ -3,13 +3,19 @@ submit, answer the committee's questions, submit a new version."""
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
-from ui.common import actor, choice_label, friendly, lang, status_label, tr, workbench
-from workbench import decisions, submissions as subs
-from workbench.i18n import format_date, format_percent
+from ui import label_status
+from ui.text import esc
+from ui.common import (actor, choice_label, close_submission, friendly, show_error, lang, open_submission, show_submission,
+                       status_label, tr, workbench)
+from workbench import decisions, label_state, renewal, submissions as subs
+from workbench.errors import WorkbenchError
+from workbench.i18n import format_date, format_number, format_percent
 from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
-                              USER_GROUPS, Status, Submission, completeness, missing_fields)
+                              REQUIRED_FIELDS, USER_GROUPS, Status, Submission, completeness, missing_fields)
 
 TEXT_AREAS = {"description_kk", "description_ru", "description_en", "intended_purpose", "human_oversight",
               "known_limitations"}
@@ -35,14 +41,19 @@ def render() -> None:
     st.title(tr("vendor.title"))
     who = actor()
     reg = workbench().registry
-    current = st.session_state.get("vendor_sub")
+    current = open_submission("vendor_sub")
     if current is not None:
-        with friendly():
-            _submission(subs.get_submission(reg, who, current))
-        return
+        try:
+            sub = subs.get_submission(reg, who, current)
+        except WorkbenchError as exc:  # a stale or foreign address: say so, show the list
+            show_error(exc)
+            close_submission("vendor_sub")
+        else:
+            _submission(sub)
+            return
     if st.button(tr("vendor.new"), type="primary", key="new_submission"):
         with friendly():
-            st.session_state["vendor_sub"] = subs.create_submission(reg, who, {}).id
+            show_submission("vendor_sub", subs.create_submission(reg, who, {}).id)
             st.session_state["vendor_step"] = STEPS[0]
             st.rerun()
     items = subs.list_submissions(reg, who)
@@ -51,22 +62,25 @@ def render() -> None:
     for sub in items:
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
-            c1.markdown(f"**{sub.tool_name or tr('vendor.untitled')}** {sub.tool_version}")
+            c1.markdown(f"**{esc(sub.tool_name) or tr('vendor.untitled')}** {esc(sub.tool_version)}")
             c1.caption(f"#{sub.id} · {status_label(sub.status.value)} · "
                        f"{tr('vendor.complete', pct=format_percent(completeness(sub.dossier), lang(), 0))} · "
                        f"{format_date(sub.updated_at, lang())}")
+            for state in (label_state.labels_of(reg, who, sub.id) if sub.status in subs.DECIDED else [])[:1]:
+                c1.markdown(label_status.sentence(state))
             if c2.button(tr("vendor.open"), key=f"open_{sub.id}"):
-                st.session_state["vendor_sub"] = sub.id
+                show_submission("vendor_sub", sub.id)
                 st.session_state["vendor_step"] = STEPS[0]
                 st.rerun()
 
 
 def _submission(sub: Submission) -> None:
     if st.button("← " + tr("vendor.back"), key="back_to_list"):
-        st.session_state.pop("vendor_sub", None)
+        close_submission("vendor_sub")
         st.rerun()
-    st.subheader(f"{sub.tool_name or tr('vendor.untitled')} {sub.tool_version}")
+    st.subheader(f"{esc(sub.tool_name) or tr('vendor.untitled')} {esc(sub.tool_version)}")
     st.caption(f"#{sub.id} · {status_label(sub.status.value)}")
+    _flash()
     done = completeness(sub.dossier)
     st.progress(done, text=tr("vendor.complete", pct=format_percent(done, lang(), 0)))
     with st.expander(tr("vendor.history")):
@@ -94,21 +108,21 @@ def _submission(sub: Submission) -> None:
 
 def _field(name: str, value, sub_id: int):
     key = f"f_{sub_id}_{name}"
-    label = tr("dossier." + name)
+    label_text = tr("dossier." + name)
     if name in MULTI:
-        return st.multiselect(label, MULTI[name], default=value, key=key, format_func=choice_label(OPTION_GROUP[name]))
+        return st.multiselect(label_text, MULTI[name], default=value, key=key, placeholder=tr("staff.choose"), format_func=choice_label(OPTION_GROUP[name]))
     if name in SINGLE:
         options = ("", *SINGLE[name])
-        return st.selectbox(label, options, index=options.index(value), key=key,
+        return st.selectbox(label_text, options, index=options.index(value), key=key,
                             format_func=choice_label(OPTION_GROUP[name]))
     if name == "grades":
-        return st.multiselect(label, list(range(0, 13)), default=value, key=key)
+        return st.multiselect(label_text, list(range(0, 13)), default=value, key=key, placeholder=tr("staff.choose"))
     if name == "subjects":
-        text = st.text_input(label, value=", ".join(value), key=key, help=tr("vendor.comma_help"))
+        text = st.text_input(label_text, value=", ".join(value), key=key, help=tr("vendor.comma_help"))
         return [s.strip() for s in text.split(",") if s.strip()]
     if name in TEXT_AREAS:
-        return st.text_area(label, value=value, key=key)
-    return st.text_input(label, value=value, key=key)
+        return st.text_area(label_text, value=value, key=key)
+    return st.text_input(label_text, value=value, key=key)
 
 
 def _step_form(sub: Submission, fields: tuple[str, ...]) -> None:
@@ -129,56 +143,131 @@ def _step_form(sub: Submission, fields: tuple[str, ...]) -> None:
                 st.rerun()
 
 
+def _flash() -> None:
+    """The confirmation of the last action, shown once after the rerun it caused."""
+    if note := st.session_state.pop("vendor_flash", None):
+        kind, text = note
+        (st.success if kind == "success" else st.info)(text)
+
+
+def _same_file(existing, data: bytes):
+    sha = hashlib.sha256(data).hexdigest()
+    return next((a for a in existing if a.sha256 == sha), None)
+
+
 def _files(sub: Submission) -> None:
     wb = workbench()
     st.caption(tr("vendor.files_help", mb=200))
+    every = subs.list_attachments(wb.registry, actor(), sub.id)
     for purpose in ("document", "outputs"):
         st.markdown(f"**{tr('purpose.' + purpose)}**")
-        for att in subs.list_attachments(wb.registry, actor(), sub.id, purpose=purpose):
-            st.write(f":material/attach_file: {att.original_name} · {att.kind} · {att.size:,} B · `{att.sha256[:12]}`")
-        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}",
+        for att in (a for a in every if a.purpose == purpose):
+            st.write(f":material/attach_file: {esc(att.original_name)} · {esc(att.kind)} · "
+                     f"{format_number(att.size, lang(), 0)} B · `{esc(att.sha256[:12])}`")
+        # A new key after each attach empties the uploader (so a second click cannot attach it again).
+        round_key = f"up_round_{purpose}_{sub.id}"
+        upload = st.file_uploader(tr(UPLOAD_LABELS[purpose]), key=f"up_{purpose}_{sub.id}_{st.session_state.get(round_key, 0)}",
                                   help=tr("scale.vendor.counts_help") if purpose == "outputs" else None)
         if upload is not None and st.button(tr("vendor.attach"), key=f"attach_{purpose}_{sub.id}"):
-            with friendly():
-                subs.add_attachment(wb.registry, actor(), sub.id, upload.getvalue(), upload.name, purpose=purpose,
-                                    store=wb.store)
-                st.success(tr("vendor.attached", name=upload.name))
-    outputs = subs.list_attachments(wb.registry, actor(), sub.id, purpose="outputs")
+            data = upload.getvalue()
+            same = _same_file(every, data)
+            if same is not None:
+                st.session_state["vendor_flash"] = ("info", tr("staff.already_attached", name=esc(same.original_name)))
+            else:
+                try:
+                    subs.add_attachment(wb.registry, actor(), sub.id, data, upload.name, purpose=purpose, store=wb.store)
+                except WorkbenchError as exc:
+                    show_error(exc)
+                    continue
+                st.session_state["vendor_flash"] = ("success", tr("vendor.attached", name=esc(upload.name)))
+            st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+            st.rerun()
+    outputs = [a for a in every if a.purpose == "outputs"]
     if outputs:
         from workbench import reader
 
         with friendly():
             head, info = reader.read_table_info(wb.store.path(outputs[-1].sha256))
-            st.markdown(f"**{tr('vendor.preview', name=outputs[-1].original_name)}**")
+            st.markdown(f"**{tr('vendor.preview', name=esc(outputs[-1].original_name))}**")
             st.caption(info.describe(lang()))
             st.dataframe(reader.preview(head), hide_index=True)
 
 
+def _answer_text(sub: Submission, name: str) -> str:
+    value = getattr(sub.dossier, name)
+    if value in (None, "", []):
+        return "—"
+    if name in MULTI or name in SINGLE:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(tr(f"{OPTION_GROUP[name]}.{v}") for v in values)
+    if isinstance(value, list):
+        return ", ".join(esc(v) for v in value)
+    return esc(value)
+
+
 def _review_and_submit(sub: Submission) -> None:
-    missing = missing_fields(sub.dossier)
+    """Check your answers: every field by step, the missing ones marked with a link to their
+    step; submit only when complete and confirmed."""
+    missing = set(missing_fields(sub.dossier))
+    st.markdown(f"### {tr('staff.check_answers')}")
+    for step, fields in DOSSIER_STEPS:
+        with st.container(border=True, key=f"check_{step}_{sub.id}"):
+            c1, c2 = st.columns([4, 1])
+            c1.markdown(f"**{STEPS.index(step) + 1}. {tr('step.' + step)}**")
+            if c2.button(tr("staff.change"), key=f"goto_{step}_{sub.id}", icon=":material/edit:"):
+                st.session_state["vendor_step_next"] = step
+                st.rerun()
+            for name in fields:
+                if name in missing:
+                    c1.markdown(f":red[**{tr('dossier.' + name)}**] — :red[{tr('staff.field_missing')}]")
+                else:
+                    c1.markdown(f"**{tr('dossier.' + name)}:** {_answer_text(sub, name)}")
+    files = subs.list_attachments(workbench().registry, actor(), sub.id)
+    st.caption(tr("staff.files_attached", n=len(files)))
     if missing:
-        st.warning(tr("vendor.missing") + " " + ", ".join(tr("dossier." + f) for f in missing))
+        st.error(tr("staff.cannot_submit_yet", n=len(missing)) + "  \n"
+                 + "  \n".join(f"- {tr('dossier.' + f)} ({tr('step.' + _step_of(f))})" for f in REQUIRED_FIELDS
+                               if f in missing))
     else:
         st.success(tr("vendor.ready"))
-    confirm = st.checkbox(tr("vendor.confirm_submit"), key=f"confirm_{sub.id}")
-    if st.button(tr("vendor.submit"), type="primary", key=f"submit_{sub.id}", disabled=not confirm):
+    confirm = st.checkbox(tr("vendor.confirm_submit"), key=f"confirm_{sub.id}", disabled=bool(missing))
+    if st.button(tr("vendor.submit"), type="primary", key=f"submit_{sub.id}", disabled=bool(missing) or not confirm):
         with friendly():
             subs.submit(workbench().registry, actor(), sub.id)
-            st.success(tr("vendor.submitted"))
+            st.session_state["vendor_flash"] = ("success", tr("staff.submitted_next", id=sub.id))
+            st.rerun()
+
+
+def _step_of(field: str) -> str:
+    return next(step for step, fields in DOSSIER_STEPS if field in fields)
+
+
+def _renewal_outputs(label_id: str) -> None:
+    """Within 90 days of expiry: new model outputs for the renewal's fresh test."""
+    wb = workbench()
+    round_key = f"renew_round_{label_id}"
+    upload = st.file_uploader(tr("staff.renew_upload"), key=f"renew_up_{label_id}_{st.session_state.get(round_key, 0)}")
+    if upload is not None and st.button(tr("staff.renew_send"), key=f"renew_send_{label_id}", type="primary"):
+        with friendly():
+            renewal.add_outputs(wb.registry, actor(), label_id, upload.getvalue(), upload.name, store=wb.store)
+            st.session_state[round_key] = st.session_state.get(round_key, 0) + 1
+            st.session_state["vendor_flash"] = ("success", tr("staff.renew_sent", name=esc(upload.name)))
             st.rerun()
 
 
 def _read_only(sub: Submission) -> None:
     d = sub.dossier
-    st.write(getattr(d, f"description_{lang()}", "") or d.description_kk)
+    st.write(esc(getattr(d, f"description_{lang()}", "") or d.description_kk))
     for att in subs.list_attachments(workbench().registry, actor(), sub.id):
-        st.write(f":material/attach_file: {att.original_name} · {tr('purpose.' + att.purpose)} · `{att.sha256[:12]}`")
+        st.write(f":material/attach_file: {esc(att.original_name)} · {tr('purpose.' + att.purpose)} · "
+                 f"`{esc(att.sha256[:12])}`")
     chain = subs.version_chain(workbench().registry, actor(), sub.id)
     if len(chain) > 1:
-        st.caption(tr("vendor.versions") + ": " + " → ".join(f"{s.tool_version} (#{s.id})" for s in chain))
+        st.caption(tr("vendor.versions") + ": " + " → ".join(f"{esc(s.tool_version)} (#{s.id})" for s in chain))
     pdf = decisions.audit_pdf(workbench().registry, actor(), sub.id)
-    if pdf and pdf[0].startswith("KZ-AIS-"):
-        st.success(tr("vendor.label_issued", label=pdf[0].removesuffix(".pdf")))
+    for state in label_status.show(sub.id):  # the label's true status today, never a stale "issued"
+        if state.status == "active" and renewal.readiness(workbench().registry, actor(), state.label.id).window_open:
+            _renewal_outputs(state.label.id)
     if pdf:
         st.download_button(tr("sec.download_pdf"), pdf[1], file_name=pdf[0], mime="application/pdf",
                            key=f"vpdf_{sub.id}")
@@ -186,7 +275,7 @@ def _read_only(sub: Submission) -> None:
         st.info(tr("vendor.appeal_pending"))
     last_appeal = subs.open_appeal(workbench().registry, actor(), sub.id)
     if last_appeal and last_appeal.outcome:
-        st.info(tr("vendor.appeal_outcome_" + last_appeal.outcome) + " " + last_appeal.outcome_note)
+        st.info(tr("vendor.appeal_outcome_" + last_appeal.outcome) + " " + esc(last_appeal.outcome_note))
     if sub.status in subs.DECIDED:
         with st.expander(tr("vendor.appeal")):
             reasons = st.text_area(tr("vendor.appeal_reasons"), key=f"appeal_{sub.id}")
@@ -199,7 +288,7 @@ def _read_only(sub: Submission) -> None:
         if st.button(tr("vendor.new_version"), key=f"nv_btn_{sub.id}") and version:
             with friendly():
                 new = subs.new_version(workbench().registry, actor(), sub.id, tool_version=version)
-                st.session_state["vendor_sub"] = new.id
+                show_submission("vendor_sub", new.id)
                 st.rerun()
 
 
@@ -208,18 +297,38 @@ def _thread(sub: Submission) -> None:
     st.markdown(f"**{tr('vendor.thread')}**")
     for msg in subs.thread(reg, actor(), sub.id):
         with st.chat_message("user" if msg.author_role == "vendor" else "assistant", avatar=":material/business:" if msg.author_role == "vendor" else ":material/gavel:"):
-            st.caption(f"{msg.author_name} · {tr('message.' + msg.kind)} · {format_date(msg.created_at, lang())}"
-                       + (f" · {msg.item_id}" if msg.item_id else ""))
+            st.caption(f"{esc(msg.author_name)} · {tr('message.' + msg.kind)} · {format_date(msg.created_at, lang())}"
+                       + (f" · {esc(msg.item_id)}" if msg.item_id else ""))
             st.text(msg.body)
     if sub.status is Status.CLARIFICATION:
-        with st.form(f"answer_{sub.id}"):
-            text = st.text_area(tr("vendor.answer"), key=f"answer_text_{sub.id}")
-            files = st.file_uploader(tr("vendor.answer_files"), accept_multiple_files=True, key=f"answer_files_{sub.id}")
-            if st.form_submit_button(tr("vendor.send_answer"), type="primary"):
-                with friendly():
-                    subs.answer_clarification(reg, actor(), sub.id, text,
-                                              [(f.getvalue(), f.name) for f in files or []], store=workbench().store)
-                    st.rerun()
+        # The typed answer lives in the session (its own key), so a refused file never loses it;
+        # a new round key after sending empties the form.
+        round_no = st.session_state.get(f"answer_round_{sub.id}", 0)
+        with st.form(f"answer_{sub.id}_{round_no}"):
+            text = st.text_area(tr("vendor.answer"), key=f"answer_text_{sub.id}_{round_no}")
+            files = st.file_uploader(tr("staff.answer_files"), accept_multiple_files=True,
+                                     key=f"answer_files_{sub.id}_{round_no}")
+            sent = st.form_submit_button(tr("vendor.send_answer"), type="primary")
+        if sent:
+            every = subs.list_attachments(reg, actor(), sub.id)
+            fresh, seen = [], set()
+            for f in files or []:
+                data = f.getvalue()
+                same = _same_file(every, data)
+                digest = hashlib.sha256(data).hexdigest()
+                if same is not None or digest in seen:
+                    st.info(tr("staff.already_attached", name=esc(same.original_name if same else f.name)))
+                    continue
+                seen.add(digest)
+                fresh.append((data, f.name))
+            try:
+                subs.answer_clarification(reg, actor(), sub.id, text, fresh, store=workbench().store)
+            except WorkbenchError as exc:
+                show_error(exc)  # the text stays in the box
+            else:
+                st.session_state[f"answer_round_{sub.id}"] = round_no + 1
+                st.session_state["vendor_flash"] = ("success", tr("staff.answer_sent", n=len(fresh)))
+                st.rerun()
 
 
 if "vendor_step_next" in st.session_state:  # move to the next step after a save

@@ -29,6 +29,8 @@ _COMMANDS: dict[str, tuple[str, str | None, str]] = {
     "keys": ("workbench.cli._verify", None, "The committee's signing key."),
     "restore": ("workbench.cli._registry", None,
                 "Replace the registry with the backup SRC (refuses a file that is not a registry)."),
+    "notify": ("workbench.cli._notify", None,
+               "Turn new events into notices in each person's inbox and send the e-mails."),
     "probe": ("workbench.cli._probe", None,
               "The committee's own tests of a generative tool (run, export, import, sandbox)."),
     "publish": ("workbench.cli._publish", None,

@@ -1,0 +1,54 @@
+"""A complaint's re-review is real (issue 13): a linked case in the secretary's queue with
+the complaint attached, the label "under re-review", the people told."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from workbench import label_state, notifications, rereview, submissions as subs
+from workbench.i18n import t
+from workbench.models import Status
+
+from test_complaints import file as file_complaint
+from test_decisions import TODAY
+from test_label_state import issued  # noqa: F401  (fixture)
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+def test_re_review_from_the_complaint_queue_opens_a_linked_case(issued):  # noqa: F811
+    c, sub_id, label_id = issued
+    reg = c.wb.registry
+    complaint = file_complaint(reg, label_id=label_id, body="Scores Kazakh essays lower than Russian ones")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = c.secretary
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("ui/pages/complaints_queue.py").run()
+    key = complaint.reference
+    at.radio(key=f"cq_outcome_{key}").set_value("re_review").run()
+    at.text_area(key=f"cq_note_{key}").input("Send it back to the reviewers with this complaint")
+    at.button(key=f"cq_resolve_{key}").click().run()
+    assert not at.exception, at.exception
+    case_id = rereview.case_of(reg, key)
+    assert case_id is not None
+    from ui.text import esc
+
+    assert at.success[0].value == t("staff.rereview_opened", "en", reference=esc(key), id=case_id)
+    case = subs.get_submission(reg, c.secretary, case_id)
+    assert case.status is Status.IN_REVIEW and case.previous_id == sub_id
+    assert "Scores Kazakh essays lower" in subs.thread(reg, c.secretary, case_id)[0].body
+    assert [a.original_name for a in subs.list_attachments(reg, c.secretary, case_id)] == [
+        a.original_name for a in subs.list_attachments(reg, c.secretary, sub_id)]
+    assert label_state.state_of(reg, c.vendor, label_id).under_re_review
+    notifications.sync(reg, today=TODAY)
+    assert "re_review_opened" in [n.kind for n in notifications.inbox(reg, c.secretary)]
+    assert "label_re_review" in [n.kind for n in notifications.inbox(reg, c.vendor)]
+    queue = AppTest.from_file(APP, default_timeout=60)
+    queue.session_state["actor"] = c.secretary
+    queue.query_params["submission"] = str(case_id)
+    queue.run()
+    assert not queue.exception, queue.exception
+    assert any(e.proto.expanded for e in queue.expander if f"#{case_id}" in e.label)

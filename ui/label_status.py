@@ -1,0 +1,34 @@
+"""A label as it truly stands (issue 13): a green box only for an active label; suspended,
+revoked, expired and superseded labels say so, with the reason and the date."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import actor, lang, tr, workbench
+from ui.text import esc
+from workbench import label_state
+from workbench.i18n import format_date
+
+_BOX = {"active": st.success, "suspended": st.warning, "revoked": st.error, "expired": st.warning,
+        "superseded": st.info}
+_ICON = {"active": ":material/verified:", "suspended": ":material/pause_circle:", "revoked": ":material/block:",
+         "expired": ":material/event_busy:", "superseded": ":material/history:"}
+
+
+def sentence(state: label_state.LabelState) -> str:
+    label = state.label
+    text = tr(f"staff.label_{state.status}", label=label.id, until=format_date(label.valid_until, lang()),
+              date=format_date(state.since, lang()), reason=esc(state.reason or "—"), by=state.superseded_by or "—")
+    if state.under_re_review:
+        text += "  \n" + tr("staff.label_under_re_review", date=format_date(state.since, lang()),
+                            reason=esc(state.reason or "—"))
+    return text
+
+
+def show(submission_id: int) -> list[label_state.LabelState]:
+    states = label_state.labels_of(workbench().registry, actor(), submission_id)
+    for state in states:
+        box = st.warning if state.under_re_review and state.status == "active" else _BOX[state.status]
+        box(sentence(state), icon=_ICON[state.status])
+    return states
