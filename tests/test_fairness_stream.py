@@ -56,12 +56,12 @@ def _both(path: Path, spec: AuditSpec) -> tuple[dict, dict]:
 
 
 SPECS = {
-    "classifier": dict(y_true="passed", y_pred="flag", sensitive=["sex", "area", "grade"]),
-    "classifier_auc": dict(y_true="passed", y_pred="flag", score="score", sensitive=["sex", "area"],
-                           reference={"area": "село"}),
-    "scorer": dict(kind="scorer", y_true="mark", y_pred="predicted_mark", sensitive=["grade", "sex"]),
-    "scorer_pass_mark": dict(kind="scorer", y_true="mark", y_pred="predicted_mark", pass_mark=50,
-                             sensitive=["area"]),
+    "classifier": {"y_true": "passed", "y_pred": "flag", "sensitive": ["sex", "area", "grade"]},
+    "classifier_auc": {"y_true": "passed", "y_pred": "flag", "score": "score", "sensitive": ["sex", "area"],
+                       "reference": {"area": "село"}},
+    "scorer": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "sensitive": ["grade", "sex"]},
+    "scorer_pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
+                         "sensitive": ["area"]},
 }
 
 

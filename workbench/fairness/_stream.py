@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +37,21 @@ from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult, overall_verdict
 from ._scores import S_ERR4
 from ._spec import (
-    _INVALID, _MISSING_VALUES, _NO_ROWS as _SPEC_NO_ROWS, _ROLE_REQUIRED, _TOO_MANY_GROUPS, AuditSpec, InputError,
-    Problems, as_binary, as_numeric, check_columns, check_reference_values, check_sensitive,
+    _INVALID,
+    _MISSING_VALUES,
+    _ROLE_REQUIRED,
+    _TOO_MANY_GROUPS,
+    AuditSpec,
+    InputError,
+    Problems,
+    as_binary,
+    as_numeric,
+    check_columns,
+    check_reference_values,
+    check_sensitive,
+)
+from ._spec import (
+    _NO_ROWS as _SPEC_NO_ROWS,
 )
 
 Progress = Callable[[float], None]
@@ -90,8 +104,16 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
     import pyarrow.csv as pacsv
 
     from ..reader._cells import _checked_header, _trim_header
-    from ..reader._keys import _BAD_HEADER, _CORRUPT, _EMPTY_COLUMN_NAME, _MIXED_ENCODING, _RAGGED, _RAGGED_ROW, \
-        _MAX_PROBLEMS, _SPARE
+    from ..reader._keys import (
+        _BAD_HEADER,
+        _CORRUPT,
+        _EMPTY_COLUMN_NAME,
+        _MAX_PROBLEMS,
+        _MIXED_ENCODING,
+        _RAGGED,
+        _RAGGED_ROW,
+        _SPARE,
+    )
     from ..reader._models import ReaderError, _cap
 
     # The same header, encoding and options as ``reader._formats._read_delimited``.
@@ -168,7 +190,7 @@ def _parquet_file(src: Any) -> _File:
     try:
         handle = pq.ParquetFile(src.path)
         schema = handle.schema_arrow
-    except Exception:
+    except Exception:  # noqa: BLE001 - any damage to the file is the same message, as in the reader
         raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
     original = {str(c).strip(): c for c in schema.names}
     columns = _checked_header(list(schema.names), src.name)
@@ -563,7 +585,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     report(0.9)
     auc = _auc_table(stats, order)
     counts = stats.cells[order]
-    quiet: Progress = lambda _fraction: None  # noqa: E731 - the engine's own fractions would go back
+    quiet: Progress = lambda _fraction: None
 
     if spec.kind == "classifier":
         out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet)
