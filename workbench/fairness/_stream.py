@@ -81,7 +81,7 @@ class _File:
     columns: list[str]
     rows: int | None  # known up front for Parquet
     categorical: set[str]  # Parquet dictionary columns: pandas categoricals, sorted as text and not stripped
-    open_batches: Callable[[list[str], Progress], Iterator[Any]]
+    open_batches: Callable[[list[str], list[str], Progress], Iterator[Any]]  # (columns, grouped ones, progress)
 
 
 def _open_file(path: Path, max_bytes: int | None) -> _File | None:
@@ -126,21 +126,33 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         arrow_encoding = encoding
     column_types: dict[str, Any] = {header[i]: pa.string() for i in sniffed.text_columns if i < len(header)}
 
-    def read(wanted: list[str], threads: bool, on_ragged: Any) -> Iterator[tuple[Any, int]]:
+    def open_csv(wanted: list[str], types: dict[str, Any], threads: bool, on_ragged: Any) -> tuple[Any, Any]:
         stream = pa.OSFile(str(src.path))
         read_options = pacsv.ReadOptions(use_threads=threads, encoding=arrow_encoding, block_size=_CSV_BLOCK,
                                           column_names=header, skip_rows=1)
         parse = pacsv.ParseOptions(delimiter=sniffed.delimiter, quote_char='"', double_quote=True,
                                    newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=on_ragged)
-        convert = pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
+        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
                                        decimal_point=sniffed.decimal, quoted_strings_can_be_null=True,
                                        include_columns=wanted + spare)
-        with stream, pacsv.open_csv(stream, read_options=read_options, parse_options=parse,
-                                    convert_options=convert) as reader:
+        return stream, pacsv.open_csv(stream, read_options=read_options, parse_options=parse, convert_options=convert)
+
+    def read(wanted: list[str], grouped: list[str], threads: bool, on_ragged: Any) -> Iterator[tuple[Any, int]]:
+        types = dict(column_types)
+        if grouped:
+            # Grouping columns that are text are parsed straight into dictionaries (each value
+            # once, then integers), as the first block's types show; the values are the same.
+            stream, probe = open_csv(wanted, types, threads, lambda _row: "skip")
+            with stream, probe:
+                for name in grouped:
+                    if pa.types.is_string(probe.schema.field(name).type):
+                        types[name] = pa.dictionary(pa.int32(), pa.string())
+        stream, reader = open_csv(wanted, types, threads, on_ragged)
+        with stream, reader:
             for batch in reader:
                 yield batch, stream.tell()
 
-    def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
+    def batches(wanted: list[str], grouped: list[str], progress: Progress) -> Iterator[Any]:
         ragged: list[tuple[int | None, int, int]] = []
 
         def on_ragged(row: Any) -> str:
@@ -148,7 +160,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
             return "skip"
 
         try:
-            for batch, position in read(wanted, True, on_ragged):
+            for batch, position in read(wanted, grouped, True, on_ragged):
                 for f in batch.schema:
                     if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
                         raise _NotStreamable  # text that is not UTF-8 further down: the whole-file reader decides
@@ -170,7 +182,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         if ragged:
             if any(number is None for number, _, _ in ragged):  # row numbers need one thread
                 ragged.clear()
-                for _ in read(wanted, False, on_ragged):
+                for _ in read(wanted, grouped, False, on_ragged):
                     pass
             problems = [WorkbenchError(_RAGGED_ROW, row=number if number is not None else "?", expected=exp,
                                        found=act) for number, exp, act in ragged[:_MAX_PROBLEMS]]
@@ -196,11 +208,11 @@ def _parquet_file(src: Any) -> _File:
     columns = _checked_header(list(schema.names), src.name)
     rows = handle.metadata.num_rows
 
-    def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
+    def batches(wanted: list[str], grouped: list[str], progress: Progress) -> Iterator[Any]:
         names = [original[c] for c in wanted]
-        # Text columns come as dictionaries (the values once, then integers): grouping is cheap.
-        dictionary = [n for n in names if pa.types.is_string(schema.field(n).type)
-                      or pa.types.is_large_string(schema.field(n).type)]
+        # Grouping text columns come as dictionaries (the values once, then integers).
+        dictionary = [original[c] for c in grouped if pa.types.is_string(schema.field(original[c]).type)
+                      or pa.types.is_large_string(schema.field(original[c]).type)]
         reader = pq.ParquetFile(src.path, read_dictionary=dictionary)
         done = 0
         try:
@@ -466,7 +478,8 @@ def _one_pass(file: _File, spec: AuditSpec, plan: _Plan, progress: Progress) -> 
     wanted = [c for c in dict.fromkeys([spec.y_true, spec.y_pred, spec.score if spec.kind == "classifier" else None,
                                         *spec.sensitive]) if c is not None and c in present]
     try:
-        for batch in file.open_batches(wanted, progress):
+        grouped = [c for c in spec.sensitive if c in present]
+        for batch in file.open_batches(wanted, grouped, progress):
             _add_batch(stats, batch, spec, present)
     except _TooMany as exc:
         found = Problems()
