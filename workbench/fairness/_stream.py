@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -564,6 +565,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     file = _open_file(path, max_bytes)
     if file is None:
         return None
+    digest = _Background(input_sha256)  # hashing is a pass over the bytes too: beside the reading
     plan = _Plan(rows=file.rows)
     try:
         for _attempt in range(2 * len(file.columns) + 3):  # a wider column type, or a second score pass
@@ -611,10 +613,33 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
         spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=stats.rows, groups=out[0][1][0],
         marginal_groups={name: g for name, (g, _, _) in out[1:]},
         references={name: ref for name, (_, ref, _) in out},
-        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=input_sha256(),
+        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=digest.result(),
     )
     report(1.0)
     return result
+
+
+class _Background:
+    """A function run on a daemon thread (hashlib lets go of the GIL), its result awaited later.
+
+    A daemon, so a refused file does not keep the process waiting for a hash no one needs.
+    """
+
+    def __init__(self, function: Callable[[], str]) -> None:
+        self._function = function
+        self._out: list[str] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._out.append(self._function())
+        except Exception:  # noqa: BLE001 - computed again, and raised, in the caller's thread
+            pass
+
+    def result(self) -> str:
+        self._thread.join()
+        return self._out[0] if self._out else self._function()
 
 
 def terminal_progress(stream: Any = None) -> Progress | None:
