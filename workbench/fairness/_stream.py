@@ -634,7 +634,7 @@ class _Background:
     def _run(self) -> None:
         try:
             self._out.append(self._function())
-        except Exception:  # noqa: BLE001 - computed again, and raised, in the caller's thread
+        except Exception:  # noqa: BLE001, S110 - computed again, and raised, in the caller's thread
             pass
 
     def result(self) -> str:
