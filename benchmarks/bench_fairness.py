@@ -152,6 +152,10 @@ def run_case(case: str, rows: int, n_boot: int, csv: str | None) -> dict:
                          sensitive_features=frame[FEATURES], **kwargs)
         seconds = time.perf_counter() - start
         groups = len(mf.by_group)
+        from importlib.metadata import version
+
+        return {"seconds": seconds, "groups": groups, "rss_before_mb": before, "peak_rss_mb": _rss_mb(),
+                "version": version("fairlearn")}
     return {"seconds": seconds, "groups": groups, "rss_before_mb": before, "peak_rss_mb": _rss_mb()}
 
 
@@ -168,7 +172,7 @@ def _command_case(case: str, spec: str, n_boot: int) -> dict:
     times = []
     for _ in range(options.get("repeat", 1)):
         start = time.perf_counter()
-        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=3600)  # noqa: S603
+        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=3600, check=False)
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr}")
@@ -254,6 +258,10 @@ def scale_section(args: argparse.Namespace, record) -> None:
     path, rows = files["small.parquet"]
     fl = None if args.skip_fairlearn else record("fairlearn MetricFrame, point estimates (data in memory)",
                                                  "fairlearn_point", rows, 0)
+    old_fl = None
+    if args.old_fairlearn_python and not args.skip_fairlearn:
+        old_fl = record("older fairlearn MetricFrame, point estimates (data in memory)", "fairlearn_point", rows, 0,
+                        python=args.old_fairlearn_python)
     aeq = None
     if args.aequitas_python:
         aeq = record("Aequitas Group.get_crosstabs (data in memory)", "aequitas", rows, 0, str(path),
@@ -279,10 +287,14 @@ def scale_section(args: argparse.Namespace, record) -> None:
     print("\nscale (whole processes; 2 cores shared with other work, so figures are upper bounds):", file=sys.stderr)
     lines = [f"- workbench --help: {help_['seconds']:.3f} s (goal < 0.3 s)"]
     if fl:
-        lines.append(f"- {_fmt_rows(rows)} rows: fairlearn point estimates {fl['seconds']:.2f} s vs whole `workbench audit` "
+        lines.append(f"- {_fmt_rows(rows)} rows: fairlearn {fl.get('version', '?')} point estimates {fl['seconds']:.2f} s "
+                     f"vs whole `workbench audit` "
                      f"{parquet['seconds']:.2f} s (Parquet) / {csv_small['seconds']:.2f} s (CSV): "
                      f"x{fl['seconds'] / parquet['seconds']:.0f} / x{fl['seconds'] / csv_small['seconds']:.0f} "
                      f"(goal >= 25x); with AUC {auc['seconds']:.2f} s")
+    if old_fl:
+        lines.append(f"- fairlearn {old_fl.get('version', '?')} point estimates {old_fl['seconds']:.2f} s: "
+                     f"x{old_fl['seconds'] / parquet['seconds']:.0f} the whole `workbench audit`")
     if aeq:
         lines.append(f"- Aequitas crosstabs (counts and rates per group, no intervals, data in memory) "
                      f"{aeq['seconds']:.2f} s vs the whole `workbench audit` process {parquet['seconds']:.2f} s")
@@ -323,6 +335,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default="/tmp/workbench-bench", help="where the scale data are written once")
     parser.add_argument("--aequitas-python", default=os.environ.get("AEQUITAS_PYTHON"),
                         help="a Python with aequitas installed (it needs pandas < 3)")
+    parser.add_argument("--old-fairlearn-python", default=os.environ.get("OLD_FAIRLEARN_PYTHON"),
+                        help="a Python with an older fairlearn (0.12, said to be faster), for a second comparison")
     args = parser.parse_args()
 
     if args.case:

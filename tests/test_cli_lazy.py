@@ -32,7 +32,7 @@ print(json.dumps(sorted(sys.modules)), file=sys.stderr)
 def _modules_after(*args: str, tmp_path: Path) -> tuple[list[str], str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "WORKBENCH_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+                          cwd=tmp_path, timeout=120, check=False)
     return json.loads(done.stderr.strip().splitlines()[-1]), done.stdout
 
 

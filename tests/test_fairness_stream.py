@@ -56,12 +56,12 @@ def _both(path: Path, spec: AuditSpec) -> tuple[dict, dict]:
 
 
 SPECS = {
-    "classifier": dict(y_true="passed", y_pred="flag", sensitive=["sex", "area", "grade"]),
-    "classifier_auc": dict(y_true="passed", y_pred="flag", score="score", sensitive=["sex", "area"],
-                           reference={"area": "село"}),
-    "scorer": dict(kind="scorer", y_true="mark", y_pred="predicted_mark", sensitive=["grade", "sex"]),
-    "scorer_pass_mark": dict(kind="scorer", y_true="mark", y_pred="predicted_mark", pass_mark=50,
-                             sensitive=["area"]),
+    "classifier": {"y_true": "passed", "y_pred": "flag", "sensitive": ["sex", "area", "grade"]},
+    "classifier_auc": {"y_true": "passed", "y_pred": "flag", "score": "score", "sensitive": ["sex", "area"],
+                       "reference": {"area": "село"}},
+    "scorer": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "sensitive": ["grade", "sex"]},
+    "scorer_pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
+                         "sensitive": ["area"]},
 }
 
 
@@ -157,3 +157,27 @@ def test_parquet_categories_kept_as_the_reader_keeps_them(tmp_path: Path, frame:
     streamed, whole = _both(path, spec)
     assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
     assert {g["group"]["sex"] for g in streamed["groups"]} == {" F ", "F", "M"}
+
+
+def test_no_batch_outlives_its_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Constant memory: once the file is read, Arrow holds no batch (a kept view would hold one each)."""
+    import pyarrow as pa
+
+    rows = 200_000
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"sex": rng.choice(["F", "M"], rows), "passed": rng.integers(0, 2, rows),
+                          "flag": rng.integers(0, 2, rows), "score": np.round(rng.random(rows), 2)})
+    path = tmp_path / "big.parquet"
+    frame.to_parquet(path, index=False)
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 20_000)
+    monkeypatch.setattr(_stream, "_EXACT_ROWS", 1000)  # collect the engine's score sample too
+    held: list[int] = []
+
+    def progress(fraction: float) -> None:
+        if fraction >= 0.9 and not held:  # the file is read; the statistics are still alive
+            held.append(pa.total_allocated_bytes())
+
+    spec = AuditSpec(y_true="passed", y_pred="flag", score="score", sensitive=["sex"], n_boot=100)
+    before = pa.total_allocated_bytes()
+    _stream.stream_audit(path, spec, input_sha256=lambda: "-", progress=progress)
+    assert held and held[0] - before < 20_000 * 8  # less than one batch's scores

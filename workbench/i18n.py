@@ -43,7 +43,7 @@ def _load_yaml(text: str) -> Any:
     import yaml
 
     # libyaml's loader parses the catalogue about ten times faster than the pure-Python one.
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @lru_cache(maxsize=1)
@@ -191,7 +191,7 @@ def format_datetime(value: dt.datetime | str | None, lang: str | None = DEFAULT_
     return _fdt(value, format="medium", locale=_BABEL_LOCALE[normalise_language(lang)])
 
 
-def format_number(value: float | int | None, lang: str | None = DEFAULT_LANGUAGE, digits: int = 2) -> str:
+def format_number(value: float | None, lang: str | None = DEFAULT_LANGUAGE, digits: int = 2) -> str:
     """A number with the locale's separators (``0,85`` in Kazakh and Russian)."""
     from babel.numbers import format_decimal
 

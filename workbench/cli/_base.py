@@ -54,7 +54,7 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy: dict[str, tuple[str, str | None, str]] = {}
 
-    def add_lazy(self, name: str, module: str, attribute: str | None, help: str) -> None:  # noqa: A002
+    def add_lazy(self, name: str, module: str, attribute: str | None, help: str) -> None:
         self.lazy[name] = (module, attribute, help)
 
     def load(self, name: str) -> click.Command | None:

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +38,21 @@ from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult, overall_verdict
 from ._scores import S_ERR4
 from ._spec import (
-    _INVALID, _MISSING_VALUES, _NO_ROWS as _SPEC_NO_ROWS, _ROLE_REQUIRED, _TOO_MANY_GROUPS, AuditSpec, InputError,
-    Problems, as_binary, as_numeric, check_columns, check_reference_values, check_sensitive,
+    _INVALID,
+    _MISSING_VALUES,
+    _ROLE_REQUIRED,
+    _TOO_MANY_GROUPS,
+    AuditSpec,
+    InputError,
+    Problems,
+    as_binary,
+    as_numeric,
+    check_columns,
+    check_reference_values,
+    check_sensitive,
+)
+from ._spec import (
+    _NO_ROWS as _SPEC_NO_ROWS,
 )
 
 Progress = Callable[[float], None]
@@ -67,7 +82,7 @@ class _File:
     columns: list[str]
     rows: int | None  # known up front for Parquet
     categorical: set[str]  # Parquet dictionary columns: pandas categoricals, sorted as text and not stripped
-    open_batches: Callable[[list[str], Progress], Iterator[Any]]
+    open_batches: Callable[[list[str], list[str], Progress], Iterator[Any]]  # (columns, grouped ones, progress)
 
 
 def _open_file(path: Path, max_bytes: int | None) -> _File | None:
@@ -90,8 +105,16 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
     import pyarrow.csv as pacsv
 
     from ..reader._cells import _checked_header, _trim_header
-    from ..reader._keys import _BAD_HEADER, _CORRUPT, _EMPTY_COLUMN_NAME, _MIXED_ENCODING, _RAGGED, _RAGGED_ROW, \
-        _MAX_PROBLEMS, _SPARE
+    from ..reader._keys import (
+        _BAD_HEADER,
+        _CORRUPT,
+        _EMPTY_COLUMN_NAME,
+        _MAX_PROBLEMS,
+        _MIXED_ENCODING,
+        _RAGGED,
+        _RAGGED_ROW,
+        _SPARE,
+    )
     from ..reader._models import ReaderError, _cap
 
     # The same header, encoding and options as ``reader._formats._read_delimited``.
@@ -104,21 +127,33 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         arrow_encoding = encoding
     column_types: dict[str, Any] = {header[i]: pa.string() for i in sniffed.text_columns if i < len(header)}
 
-    def read(wanted: list[str], threads: bool, on_ragged: Any) -> Iterator[tuple[Any, int]]:
+    def open_csv(wanted: list[str], types: dict[str, Any], threads: bool, on_ragged: Any) -> tuple[Any, Any]:
         stream = pa.OSFile(str(src.path))
         read_options = pacsv.ReadOptions(use_threads=threads, encoding=arrow_encoding, block_size=_CSV_BLOCK,
                                           column_names=header, skip_rows=1)
         parse = pacsv.ParseOptions(delimiter=sniffed.delimiter, quote_char='"', double_quote=True,
                                    newlines_in_values=True, ignore_empty_lines=True, invalid_row_handler=on_ragged)
-        convert = pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
+        convert = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
                                        decimal_point=sniffed.decimal, quoted_strings_can_be_null=True,
                                        include_columns=wanted + spare)
-        with stream, pacsv.open_csv(stream, read_options=read_options, parse_options=parse,
-                                    convert_options=convert) as reader:
+        return stream, pacsv.open_csv(stream, read_options=read_options, parse_options=parse, convert_options=convert)
+
+    def read(wanted: list[str], grouped: list[str], threads: bool, on_ragged: Any) -> Iterator[tuple[Any, int]]:
+        types = dict(column_types)
+        if grouped:
+            # Grouping columns that are text are parsed straight into dictionaries (each value
+            # once, then integers), as the first block's types show; the values are the same.
+            stream, probe = open_csv(wanted, types, threads, lambda _row: "skip")
+            with stream, probe:
+                for name in grouped:
+                    if pa.types.is_string(probe.schema.field(name).type):
+                        types[name] = pa.dictionary(pa.int32(), pa.string())
+        stream, reader = open_csv(wanted, types, threads, on_ragged)
+        with stream, reader:
             for batch in reader:
                 yield batch, stream.tell()
 
-    def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
+    def batches(wanted: list[str], grouped: list[str], progress: Progress) -> Iterator[Any]:
         ragged: list[tuple[int | None, int, int]] = []
 
         def on_ragged(row: Any) -> str:
@@ -126,7 +161,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
             return "skip"
 
         try:
-            for batch, position in read(wanted, True, on_ragged):
+            for batch, position in read(wanted, grouped, True, on_ragged):
                 for f in batch.schema:
                     if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
                         raise _NotStreamable  # text that is not UTF-8 further down: the whole-file reader decides
@@ -148,7 +183,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         if ragged:
             if any(number is None for number, _, _ in ragged):  # row numbers need one thread
                 ragged.clear()
-                for _ in read(wanted, False, on_ragged):
+                for _ in read(wanted, grouped, False, on_ragged):
                     pass
             problems = [WorkbenchError(_RAGGED_ROW, row=number if number is not None else "?", expected=exp,
                                        found=act) for number, exp, act in ragged[:_MAX_PROBLEMS]]
@@ -168,17 +203,17 @@ def _parquet_file(src: Any) -> _File:
     try:
         handle = pq.ParquetFile(src.path)
         schema = handle.schema_arrow
-    except Exception:
+    except Exception:  # noqa: BLE001 - any damage to the file is the same message, as in the reader
         raise ReaderError(_CORRUPT, name=src.name, kind="Parquet") from None
     original = {str(c).strip(): c for c in schema.names}
     columns = _checked_header(list(schema.names), src.name)
     rows = handle.metadata.num_rows
 
-    def batches(wanted: list[str], progress: Progress) -> Iterator[Any]:
+    def batches(wanted: list[str], grouped: list[str], progress: Progress) -> Iterator[Any]:
         names = [original[c] for c in wanted]
-        # Text columns come as dictionaries (the values once, then integers): grouping is cheap.
-        dictionary = [n for n in names if pa.types.is_string(schema.field(n).type)
-                      or pa.types.is_large_string(schema.field(n).type)]
+        # Grouping text columns come as dictionaries (the values once, then integers).
+        dictionary = [original[c] for c in grouped if pa.types.is_string(schema.field(original[c]).type)
+                      or pa.types.is_large_string(schema.field(original[c]).type)]
         reader = pq.ParquetFile(src.path, read_dictionary=dictionary)
         done = 0
         try:
@@ -444,7 +479,8 @@ def _one_pass(file: _File, spec: AuditSpec, plan: _Plan, progress: Progress) -> 
     wanted = [c for c in dict.fromkeys([spec.y_true, spec.y_pred, spec.score if spec.kind == "classifier" else None,
                                         *spec.sensitive]) if c is not None and c in present]
     try:
-        for batch in file.open_batches(wanted, progress):
+        grouped = [c for c in spec.sensitive if c in present]
+        for batch in file.open_batches(wanted, grouped, progress):
             _add_batch(stats, batch, spec, present)
     except _TooMany as exc:
         found = Problems()
@@ -529,6 +565,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     file = _open_file(path, max_bytes)
     if file is None:
         return None
+    digest = _Background(input_sha256)  # hashing is a pass over the bytes too: beside the reading
     plan = _Plan(rows=file.rows)
     try:
         for _attempt in range(2 * len(file.columns) + 3):  # a wider column type, or a second score pass
@@ -563,7 +600,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     report(0.9)
     auc = _auc_table(stats, order)
     counts = stats.cells[order]
-    quiet: Progress = lambda _fraction: None  # noqa: E731 - the engine's own fractions would go back
+    quiet: Progress = lambda _fraction: None
 
     if spec.kind == "classifier":
         out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet)
@@ -576,10 +613,33 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
         spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=stats.rows, groups=out[0][1][0],
         marginal_groups={name: g for name, (g, _, _) in out[1:]},
         references={name: ref for name, (_, ref, _) in out},
-        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=input_sha256(),
+        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=digest.result(),
     )
     report(1.0)
     return result
+
+
+class _Background:
+    """A function run on a daemon thread (hashlib lets go of the GIL), its result awaited later.
+
+    A daemon, so a refused file does not keep the process waiting for a hash no one needs.
+    """
+
+    def __init__(self, function: Callable[[], str]) -> None:
+        self._function = function
+        self._out: list[str] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._out.append(self._function())
+        except Exception:  # noqa: BLE001, S110 - computed again, and raised, in the caller's thread
+            pass
+
+    def result(self) -> str:
+        self._thread.join()
+        return self._out[0] if self._out else self._function()
 
 
 def terminal_progress(stream: Any = None) -> Progress | None:
