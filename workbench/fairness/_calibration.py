@@ -33,25 +33,90 @@ class CalibrationBand(BaseModel):
     ci_high: float | None
 
 
-def band_edges(score: np.ndarray) -> np.ndarray:
-    """Tenths of [0, 1] for probabilities, else the deciles of the scores (distinct edges)."""
+def band_edges(score: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Tenths of [0, 1] for probabilities, else the deciles of the scores (distinct edges).
+
+    With ``weights`` (whole numbers of rows), each score stands for that many rows, and the
+    deciles are numpy's default (linear) quantiles of the rows so expanded, to the bit.
+    """
+    if weights is not None:
+        score = score[weights > 0]
+        weights = weights[weights > 0]
     if score.min() >= 0 and score.max() <= 1:
         return np.linspace(0, 1, BANDS + 1)
-    return np.unique(np.quantile(score, np.linspace(0, 1, BANDS + 1)))
+    q = np.linspace(0, 1, BANDS + 1)
+    # ``+ 0.0`` makes a -0.0 edge 0.0: which of two equal zeros a quantile lands on is the sort's choice.
+    if weights is None:
+        return np.unique(np.quantile(score, q)) + 0.0
+    return np.unique(_weighted_quantile(score, weights, q)) + 0.0
 
 
-def calibration(groups: Groups, y_true: np.ndarray, score: np.ndarray, confidence: float) -> dict[str, list[CalibrationBand]]:
-    """Per feature (or the single level), per group and band: n, mean score, observed rate."""
+def _weighted_quantile(score: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(np.repeat(score, weights), q)`` without the repeat (numpy's 'linear' method)."""
+    values, inverse = np.unique(score, return_inverse=True)
+    cum = np.cumsum(np.bincount(inverse.ravel(), weights=weights, minlength=len(values)))
+    n = int(round(cum[-1]))
+    virtual = (n - 1) * q  # numpy's virtual index of the 'linear' method
+    previous = np.floor(virtual)
+    gamma = virtual - previous
+    previous = np.clip(previous, 0, n - 1)
+    following = np.clip(previous + 1, 0, n - 1)  # above the last row: the last value
+    a = values[np.searchsorted(cum, previous, side="right")]  # the row at each sorted position
+    b = values[np.searchsorted(cum, following, side="right")]
+    diff = b - a  # numpy's ``_lerp``, exactly
+    out = a + diff * gamma
+    high = gamma >= 0.5
+    out[high] = (b - diff * (1 - gamma))[high]
+    return out
+
+
+def _runs(codes: np.ndarray, y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows as runs of equal (group, score), sorted, with their numbers of negatives and positives."""
+    order = np.lexsort((score, codes))
+    g, s, y = codes[order], score[order], y_true[order].astype(float)
+    start = np.ones(len(g), dtype=bool)
+    start[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    run = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    pos = np.bincount(run, weights=y, minlength=len(first))
+    neg = np.bincount(run, minlength=len(first)) - pos
+    return g[first], s[first], neg, pos
+
+
+def weighted_rows(group: np.ndarray, score: np.ndarray, neg: np.ndarray,
+                  pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal (group, score) as rows (codes, y, score, weights): a y=0 row weighted the
+    run's negatives, then a y=1 row weighted its positives."""
+    return (np.concatenate([group, group]), np.concatenate([np.zeros(len(group)), np.ones(len(group))]),
+            np.concatenate([score, score]), np.concatenate([neg, pos]).astype(float))
+
+
+def calibration(groups: Groups, y_true: np.ndarray | None, score: np.ndarray, confidence: float, *,
+                codes: np.ndarray | None = None, weights: np.ndarray | None = None) -> dict[str, list[CalibrationBand]]:
+    """Per feature (or the single level), per group and band: n, mean score, observed rate.
+
+    Rows (``groups.codes``, ``y_true``, ``score``), or with ``weights`` rows standing for
+    that many rows each, of group ``codes``. Plain rows are first reduced to runs of equal
+    (group, score), each one y=0 row weighted its negatives and one y=1 row weighted its
+    positives, so that the sums are added in one order whichever way the rows came (the
+    streamed audit gives those runs directly).
+    """
     from ._compare import levels  # _compare -> _result -> this module
 
-    edges = band_edges(score)
+    if weights is None:
+        edges = band_edges(score)
+        runs = _runs(np.asarray(groups.codes, dtype=np.int64), np.asarray(y_true), np.asarray(score, float))
+        codes, y_true, score, weights = weighted_rows(*runs)
+    else:
+        edges = band_edges(score, weights)
+    assert codes is not None and y_true is not None
     k = max(len(edges) - 1, 1)
     band = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, k - 1)
-    key = groups.codes * k + band
+    key = codes * k + band
     cells = groups.size * k
-    n = np.bincount(key, minlength=cells).reshape(groups.size, k)
-    s = np.bincount(key, weights=score, minlength=cells).reshape(groups.size, k)
-    pos = np.bincount(key, weights=y_true.astype(float), minlength=cells).reshape(groups.size, k)
+    n = np.rint(np.bincount(key, weights=weights, minlength=cells)).astype(np.int64).reshape(groups.size, k)
+    s = np.bincount(key, weights=score * weights, minlength=cells).reshape(groups.size, k)
+    pos = np.bincount(key, weights=y_true * weights, minlength=cells).reshape(groups.size, k)
     out: dict[str, list[CalibrationBand]] = {}
     for name, labels, matrix in levels(groups.labels, groups.features, groups.values, groups.membership):
         if name == "intersection" and len(groups.features) > 1:

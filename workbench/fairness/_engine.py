@@ -281,6 +281,21 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, *, policy: FairnessPolicy | 
     else:
         out = _counterfactual_levels(frame, spec, thresholds, problems, policy)
     report(0.9)
+    result = finish_audit(out, spec, thresholds, policy, n_rows=len(frame), extras=extras,
+                          input_sha256=input_sha256 or frame_sha256(frame, _used_columns(frame, spec)))
+    report(1.0)
+    return result
+
+
+
+
+def finish_audit(out: list[tuple[str, LevelOutput]], spec: AuditSpec, thresholds, policy: FairnessPolicy, *,
+                 n_rows: int, extras: dict, input_sha256: str) -> AuditResult:
+    """The levels' results made one audit: Holm over every pairwise family, checks, verdict.
+
+    Shared by ``run_audit`` and the streamed audit (``_stream.stream_audit``), so the two
+    cannot decide differently from the same statistics.
+    """
     families = [f for _, (_, _, level_families, _) in out for f in level_families]
     decide_families(families, spec.confidence)
     checks = []
@@ -292,14 +307,9 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, *, policy: FairnessPolicy | 
     else:
         groups = out[0][1][0]
         marginal = {name: g for name, (g, _, _, _) in out[1:]}
-    result = AuditResult(
-        spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=len(frame), groups=groups,
+    return AuditResult(
+        spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=n_rows, groups=groups,
         marginal_groups=marginal, pairs_compared=sum(len(f.i) for f in families), **extras,
         references={name: ref for name, (_, ref, _, _) in out},
-        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version,
-        input_sha256=input_sha256 or frame_sha256(frame, _used_columns(frame, spec)),
+        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=input_sha256,
     )
-    report(1.0)
-    return result
-
-
