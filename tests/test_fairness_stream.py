@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from workbench import reader
-from workbench.fairness import AuditSpec, InputError, _auc, _stream, run_audit
+from workbench.fairness import AuditSpec, InputError, _stream, run_audit
 from workbench.fairness.cli import file_sha256
 
 ROWS = 6000
@@ -59,6 +59,9 @@ SPECS = {
     "classifier": {"y_true": "passed", "y_pred": "flag", "sensitive": ["sex", "area", "grade"]},
     "classifier_auc": {"y_true": "passed", "y_pred": "flag", "score": "score", "sensitive": ["sex", "area"],
                        "reference": {"area": "село"}},
+    "classifier_deciles": {"y_true": "passed", "y_pred": "flag", "score": "mark", "sensitive": ["grade"]},
+    "classifier_fine": {"y_true": "passed", "y_pred": "flag", "score": "fine_score", "sensitive": ["sex", "grade"]},
+    "predictions_only": {"y_pred": "flag", "sensitive": ["sex", "area"], "reference": {"area": "село"}},
     "scorer": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "sensitive": ["grade", "sex"]},
     "scorer_pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
                          "sensitive": ["area"]},
@@ -69,38 +72,26 @@ SPECS = {
 def test_streamed_equals_whole_file(path: Path, name: str) -> None:
     streamed, whole = _both(path, AuditSpec(n_boot=200, seed=3, **SPECS[name]))
     assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
-    assert streamed["groups"] and streamed["checks"]
+    assert streamed["groups"] and streamed["checks"] and streamed["pairs_compared"] > 0
+    if SPECS[name].get("kind") != "scorer" and "score" in SPECS[name]:
+        assert streamed["calibration"]  # bands were compared too, not only empty tables
 
 
-@pytest.mark.parametrize("bins", ["overflow", "sampled"])
-def test_score_bins_chosen_as_the_engine_chooses(path: Path, bins: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Shrunk limits: more distinct scores than exact bins (equal-width bins, second pass), or
-    # more rows than the exact limit, decided from the engine's sample of the scores.
-    for module in (_auc, _stream):
-        monkeypatch.setattr(module, "MAX_EXACT_BINS", 512 if bins == "overflow" else 1024)
-        monkeypatch.setattr(module, "_EXACT_ROWS", 10**9 if bins == "overflow" else 1000)
-    monkeypatch.setattr(_auc, "_APPROX_BINS", 100)
-    monkeypatch.setattr(_stream, "_APPROX_BINS", 100)
-    monkeypatch.setattr(_stream, "_SAMPLE_ROWS", 500)
-    monkeypatch.setattr(_auc, "score_bins", _score_bins_with(500))
-    score = "fine_score" if bins == "overflow" else "score"
-    spec = AuditSpec(y_true="passed", y_pred="flag", score=score, sensitive=["sex"], n_boot=100)
+def test_runs_are_compacted_as_they_grow(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every score distinct: as many runs as rows, merged into one part many times over.
+    monkeypatch.setattr(_stream, "_COMPACT_RUNS", 500)
+    spec = AuditSpec(y_true="passed", y_pred="flag", score="fine_score", sensitive=["sex", "area"], n_boot=100)
     streamed, whole = _both(path, spec)
     assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+    assert streamed["calibration"]
 
 
-def _score_bins_with(sample_rows: int):
-    """The engine's ``score_bins`` with its sample of 100,000 scores made ``sample_rows``."""
-    def score_bins(score: np.ndarray) -> tuple[np.ndarray, int]:
-        n = len(score)
-        if n <= _auc._EXACT_ROWS or len(np.unique(score[:: max(n // sample_rows, 1)])) < _auc.MAX_EXACT_BINS // 8:
-            codes, uniques = pd.factorize(score, sort=True)
-            if len(uniques) <= _auc.MAX_EXACT_BINS:
-                return codes.astype(np.int64, copy=False), max(len(uniques), 1)
-        low, high = float(score.min()), float(score.max())
-        bins = ((score - low) * ((_auc._APPROX_BINS - 1) / (high - low))).astype(np.int64)
-        return bins, _auc._APPROX_BINS
-    return score_bins
+def test_merged_runs_sum_the_counts() -> None:
+    group = np.array([1, 0, 1, 0, 1])
+    score = np.array([0.5, 0.2, 0.5, 0.2, -1.0])
+    g, s, neg, pos = _stream._merge_runs(group, score, np.array([1.0, 0, 0, 1, 1]), np.array([0.0, 1, 1, 0, 0]))
+    assert g.tolist() == [0, 1, 1] and s.tolist() == [0.2, -1.0, 0.5]
+    assert neg.tolist() == [1, 1, 1] and pos.tolist() == [1, 0, 1]
 
 
 def test_problems_are_counted_over_every_batch(tmp_path: Path, frame: pd.DataFrame,
@@ -111,6 +102,16 @@ def test_problems_are_counted_over_every_batch(tmp_path: Path, frame: pd.DataFra
     path = tmp_path / "bad.csv"
     bad.to_csv(path, index=False)
     spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "region"], reference={"sex": "X"})
+    with pytest.raises(InputError) as streamed:
+        _stream.stream_audit(path, spec, input_sha256=lambda: "-")
+    with pytest.raises(InputError) as whole:
+        run_audit(reader.read_table(path), spec)
+    assert sorted(p.translate("en") for p in streamed.value.problems) == \
+        sorted(p.translate("en") for p in whole.value.problems)
+
+
+def test_a_score_without_true_labels_is_refused_as_in_memory(path: Path) -> None:
+    spec = AuditSpec(y_pred="flag", score="score", sensitive=["sex"])
     with pytest.raises(InputError) as streamed:
         _stream.stream_audit(path, spec, input_sha256=lambda: "-")
     with pytest.raises(InputError) as whole:
@@ -170,7 +171,6 @@ def test_no_batch_outlives_its_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = tmp_path / "big.parquet"
     frame.to_parquet(path, index=False)
     monkeypatch.setattr(_stream, "_PARQUET_BATCH", 20_000)
-    monkeypatch.setattr(_stream, "_EXACT_ROWS", 1000)  # collect the engine's score sample too
     held: list[int] = []
 
     def progress(fraction: float) -> None:

@@ -55,7 +55,7 @@ def _weighted_quantile(score: np.ndarray, weights: np.ndarray, q: np.ndarray) ->
     """``np.quantile(np.repeat(score, weights), q)`` without the repeat (numpy's 'linear' method)."""
     values, inverse = np.unique(score, return_inverse=True)
     cum = np.cumsum(np.bincount(inverse.ravel(), weights=weights, minlength=len(values)))
-    n = int(round(cum[-1]))
+    n = round(float(cum[-1]))
     virtual = (n - 1) * q  # numpy's virtual index of the 'linear' method
     previous = np.floor(virtual)
     gamma = virtual - previous

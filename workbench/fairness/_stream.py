@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import WorkbenchError
-from ._auc import _APPROX_BINS, _EXACT_ROWS, MAX_EXACT_BINS, AucTable
+from ._auc import AucTable
+from ._calibration import calibration, weighted_rows
 from ._counts import MAX_GROUPS, Groups
 from ._policy import FairnessPolicy, load_policy
-from ._result import AuditResult, overall_verdict
+from ._result import AuditResult
 from ._scores import S_ERR4
 from ._spec import (
     _INVALID,
@@ -59,7 +60,8 @@ Progress = Callable[[float], None]
 STREAM_KINDS = ("classifier", "scorer")
 _CSV_BLOCK = 4 << 20  # bytes of text per CSV batch (small blocks keep the parse pipelined)
 _PARQUET_BATCH = 1 << 20  # rows per Parquet batch
-_SAMPLE_ROWS = 100_000  # the engine samples about this many scores to choose exact or binned AUC
+_COMPACT_RUNS = 4_000_000  # runs of (group, score) held in parts before they are merged into one
+_SCORE_NEEDS_TRUTH = "fairness.error.score_needs_truth"
 
 
 class _Restart(Exception):
@@ -237,17 +239,8 @@ def _sort_key(dictionary_type: bool) -> Callable[[Any], Any]:
 
 
 @dataclass
-class _Plan:
-    """What a pass knows before it starts: the row count (for the score sample), the score range."""
-
-    rows: int | None = None
-    approx: tuple[float, float] | None = None  # (low, high) when AUC uses equal-width bins
-
-
-@dataclass
 class _Stats:
     spec: AuditSpec
-    plan: _Plan
     problems: dict[tuple[str, str], WorkbenchError] = field(default_factory=dict)
     values: list[dict[Any, int]] = field(default_factory=list)  # per feature: value -> id
     categorical: list[bool] = field(default_factory=list)
@@ -255,12 +248,8 @@ class _Stats:
     rows: int = 0
     cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), dtype=np.int64))
     sums: np.ndarray = field(default_factory=lambda: np.zeros((0, S_ERR4 + 1)))
-    scores: dict[float, int] = field(default_factory=dict)
-    auc: np.ndarray | None = None  # (groups, 2, distinct scores) or (groups, 2, bins) in approx mode
-    auc_overflow: bool = False
-    low: float = math.inf
-    high: float = -math.inf
-    sample: list[np.ndarray] = field(default_factory=list)
+    runs: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # parts of (group id, score, neg, pos)
+    n_runs: int = 0
 
     # problems ---------------------------------------------------------------------------
     def add_problems(self, found: Problems) -> None:
@@ -278,8 +267,6 @@ class _Stats:
         size = max(n_groups, 2 * len(self.cells), 16)
         self.cells = np.concatenate([self.cells, np.zeros((size - len(self.cells), 4), dtype=np.int64)])
         self.sums = np.concatenate([self.sums, np.zeros((size - len(self.sums), self.sums.shape[1]))])
-        if self.auc is not None:
-            self.auc = np.concatenate([self.auc, np.zeros((size - len(self.auc), *self.auc.shape[1:]), np.int64)])
 
     def encode(self, columns: list[tuple[int, Any]], complete: bool) -> tuple[np.ndarray, np.ndarray] | None:
         """Local group code per row and local -> global group ids of (feature, column) pairs.
@@ -367,42 +354,31 @@ class _Stats:
             else:
                 np.add.at(self.sums[:, j], rows, values)
 
-    def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray,
-                   offset: int) -> None:
-        if len(score):
-            self.low, self.high = min(self.low, float(score.min())), max(self.high, float(score.max()))
-        if self.plan.rows is not None and self.plan.rows > _EXACT_ROWS:
-            stride = max(self.plan.rows // _SAMPLE_ROWS, 1)
-            self.sample.append(score[(-offset) % stride::stride].copy())  # a copy: a view would keep the batch
-        if self.auc_overflow:
-            return
-        label = label.astype(np.int64)
-        if self.plan.approx is not None:
-            low, high = self.plan.approx
-            bins = np.zeros(len(score), dtype=np.int64) if high == low else \
-                ((score - low) * ((_APPROX_BINS - 1) / (high - low))).astype(np.int64)
-            k = 1 if high == low else _APPROX_BINS
-            if self.auc is None:
-                self.auc = np.zeros((len(self.cells), 2, k), dtype=np.int64)
-            local = np.bincount((codes * 2 + label) * k + bins, minlength=len(mapping) * 2 * k)
-            np.add.at(self.auc, mapping, local.reshape(len(mapping), 2, k))
-            return
-        local_bins, uniques = pd.factorize(score)
-        ids = np.fromiter((self.scores.setdefault(v, len(self.scores)) for v in uniques.tolist()), dtype=np.int64,
-                          count=len(uniques))
-        if len(self.scores) > MAX_EXACT_BINS:  # too many distinct scores: equal-width bins, on a second pass
-            self.auc_overflow, self.auc = True, None
-            return
-        if self.auc is None or self.auc.shape[2] < len(self.scores):
-            width = max(len(self.scores), 2 * (0 if self.auc is None else self.auc.shape[2]), 64)
-            grown = np.zeros((len(self.cells), 2, min(width, MAX_EXACT_BINS)), dtype=np.int64)
-            if self.auc is not None:
-                grown[:, :, : self.auc.shape[2]] = self.auc
-            self.auc = grown
-        k = len(uniques)
-        local = np.bincount((codes * 2 + label) * k + local_bins, minlength=len(mapping) * 2 * k)
-        np.add.at(self.auc, (mapping[:, None, None], np.arange(2)[None, :, None], ids[None, None, :]),
-                  local.reshape(len(mapping), 2, k))
+    def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray) -> None:
+        """The batch's rows as runs of equal (global group, score) with their negatives and positives."""
+        part = _merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
+        self.runs.append(part)
+        self.n_runs += len(part[0])
+        if self.n_runs > _COMPACT_RUNS and len(self.runs) > 1:
+            self.runs = [_merge_runs(*(np.concatenate(c) for c in zip(*self.runs)))]
+            self.n_runs = len(self.runs[0][0])
+
+
+def _merge_runs(group: np.ndarray, score: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows (or runs) sorted by (group, score) and merged into runs of equal (group, score).
+
+    Counts are whole numbers in floats, so their sums are exact in any order.
+    """
+    order = np.lexsort((score, group))
+    g, s = group[order], score[order]
+    start = np.ones(len(g), dtype=bool)
+    start[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    if start.all():
+        return g, s, neg[order], pos[order]
+    run = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    return (g[first], s[first], np.bincount(run, weights=neg[order], minlength=len(first)),
+            np.bincount(run, weights=pos[order], minlength=len(first)))
 
 
 class _TooMany(Exception):
@@ -427,7 +403,6 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
 
     from ..reader._cells import _clean_strings
 
-    offset = stats.rows
     stats.rows += batch.num_rows
     sensitive = [(j, batch.column(c)) for j, c in enumerate(spec.sensitive) if c in present]
     # Missing sensitive values are reported first, as the whole-file audit does.
@@ -446,6 +421,8 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
         return how(values.to_pandas(), name, found)
 
     y_true, y_pred = column(spec.y_true, convert), column(spec.y_pred, convert)
+    if spec.kind == "classifier" and spec.y_true is None and y_pred is not None:
+        y_true = np.zeros(len(y_pred), dtype=bool)  # decisions only, as ``_records_levels`` counts them
     score = column(spec.score, as_numeric) if spec.kind == "classifier" else None
     stats.add_problems(found)
     if encoded is None or stats.problems or y_true is None or y_pred is None:
@@ -454,16 +431,16 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
     if spec.kind == "classifier":
         stats.add_cells(codes, mapping, y_true, y_pred)
         if score is not None:
-            stats.add_scores(codes, mapping, y_true, score, offset)
+            stats.add_scores(codes, mapping, y_true, score)
         return
     stats.add_sums(codes, mapping, y_true, y_pred)
     if spec.pass_mark is not None:
         passed_true, passed_pred = y_true >= spec.pass_mark, y_pred >= spec.pass_mark
         stats.add_cells(codes, mapping, passed_true, passed_pred)
-        stats.add_scores(codes, mapping, passed_true, y_pred, offset)
+        stats.add_scores(codes, mapping, passed_true, y_pred)
 
 
-def _one_pass(file: _File, spec: AuditSpec, plan: _Plan, progress: Progress) -> _Stats:
+def _one_pass(file: _File, spec: AuditSpec, progress: Progress) -> _Stats:
     present = set(file.columns)
     probe = pd.DataFrame(columns=file.columns)
     problems = Problems()
@@ -472,7 +449,9 @@ def _one_pass(file: _File, spec: AuditSpec, plan: _Plan, progress: Progress) -> 
     if any(p.key == _ROLE_REQUIRED for p in problems.items):
         problems.raise_if_any()
     check_sensitive(probe, spec, problems)
-    stats = _Stats(spec=spec, plan=plan)
+    if spec.kind == "classifier" and spec.y_true is None and spec.score is not None:
+        problems.add(_SCORE_NEEDS_TRUTH, column=spec.score)
+    stats = _Stats(spec=spec)
     stats.add_problems(problems)
     stats.values = [{} for _ in spec.sensitive]
     stats.categorical = [c in file.categorical for c in spec.sensitive]
@@ -514,38 +493,19 @@ def _groups(stats: _Stats) -> tuple[Groups, np.ndarray]:
     return Groups(features, np.zeros(0, dtype=np.int64), labels, values, membership), order
 
 
-def _needs(stats: _Stats) -> _Plan | None:
-    """A second pass, when the score bins the engine would use cannot be made from this one."""
-    if stats.auc is None and not stats.auc_overflow:
+def _auc_runs(stats: _Stats, order: np.ndarray) -> tuple[AucTable, tuple[np.ndarray, ...]] | None:
+    """The exact-rank ``AucTable`` of the accumulated runs, in the final group order, and the runs
+    themselves as (group, score, neg, pos) sorted by (group, score)."""
+    if not stats.runs:
         return None
-    if stats.auc_overflow:
-        return _Plan(rows=stats.rows, approx=(stats.low, stats.high))
-    if stats.rows > _EXACT_ROWS and len(stats.scores) >= MAX_EXACT_BINS // 8 and not stats.sample \
-            and stats.plan.rows is None:
-        return _Plan(rows=stats.rows)  # the engine's sample needs the row count
-    return None
-
-
-def _auc_table(stats: _Stats, order: np.ndarray) -> AucTable | None:
-    if stats.auc is None:
-        return None
-    table = stats.auc[order]
-    if stats.plan.approx is not None:
-        return AucTable(table)
-    distinct = np.array(list(stats.scores), dtype=float)  # in id order
-    by_value = np.argsort(distinct, kind="stable")
-    table = np.ascontiguousarray(table[:, :, by_value])  # the layout, and so the order of float sums, of bincount's
-    exact = stats.rows <= _EXACT_ROWS or len(distinct) < MAX_EXACT_BINS // 8 or \
-        len(np.unique(np.concatenate(stats.sample))) < MAX_EXACT_BINS // 8
-    if exact:  # the engine's ``score_bins``: distinct values, sorted
-        return AucTable(table if len(distinct) else np.zeros((len(order), 2, 1), dtype=np.int64))
-    low, high = stats.low, stats.high
-    if high == low:
-        return AucTable(table.sum(2, keepdims=True))
-    bins = ((distinct[by_value] - low) * ((_APPROX_BINS - 1) / (high - low))).astype(np.int64)
-    binned = np.zeros((len(order) * 2, _APPROX_BINS), dtype=np.int64)
-    np.add.at(binned.T, bins, table.reshape(len(order) * 2, -1).T)
-    return AucTable(binned.reshape(len(order), 2, _APPROX_BINS))
+    group, score, neg, pos = (np.concatenate(c) for c in zip(*stats.runs))
+    stats.runs = []
+    final = np.empty(len(stats.groups), dtype=np.int64)
+    final[order] = np.arange(len(order))  # stats group id -> position in ``encode_groups``' order
+    group, score, neg, pos = _merge_runs(final[group], score, neg, pos)
+    _values, rank = np.unique(score, return_inverse=True)  # exact ranks of the distinct scores
+    table = AucTable(group, rank.ravel().astype(np.int64), neg, pos, len(order))
+    return table, (group, score, neg, pos)
 
 
 def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str], max_bytes: int | None = None,
@@ -555,7 +515,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     ``input_sha256`` is called once the file has been read (hashing is a pass over the bytes too).
     Raises the reader's ``ReaderError`` and the engine's ``InputError`` as :func:`run_audit` would.
     """
-    from ._engine import _classifier_levels, _merge, _scorer_levels
+    from ._engine import _classifier_levels, _merge, _scorer_levels, finish_audit
 
     if spec.kind not in STREAM_KINDS:
         return None
@@ -566,17 +526,13 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     if file is None:
         return None
     digest = _Background(input_sha256)  # hashing is a pass over the bytes too: beside the reading
-    plan = _Plan(rows=file.rows)
     try:
-        for _attempt in range(2 * len(file.columns) + 3):  # a wider column type, or a second score pass
+        for _attempt in range(2 * len(file.columns) + 3):  # a wider column type: read again
             try:
-                stats = _one_pass(file, spec, plan, lambda f: report(0.85 * f))
+                stats = _one_pass(file, spec, lambda f: report(0.85 * f))
             except _Restart:
                 continue
-            again = None if stats.problems else _needs(stats)
-            if again is None:
-                break
-            plan = again
+            break
         else:  # pragma: no cover - bounded by the number of columns
             return None
     except _NotStreamable:
@@ -598,23 +554,23 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     check_reference_values(groups.values, spec, found)
     found.raise_if_any()
     report(0.9)
-    auc = _auc_table(stats, order)
+    runs = _auc_runs(stats, order)
+    auc = runs[0] if runs else None
     counts = stats.cells[order]
     quiet: Progress = lambda _fraction: None
-
+    extras: dict = {}
     if spec.kind == "classifier":
-        out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet)
+        predictions_only = spec.y_true is None
+        if runs is not None:
+            codes, y, score, weights = weighted_rows(*runs[1])
+            extras["calibration"] = calibration(groups, y, score, spec.confidence, codes=codes, weights=weights)
+        out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet, predictions_only)
     else:
         out = _scorer_levels(groups, stats.sums[order], spec, thresholds)
         if spec.pass_mark is not None:
             out = _merge(out, _classifier_levels(groups, counts, spec, thresholds, auc, quiet))
-    checks = [c for _, (_, _, level_checks) in out for c in level_checks]
-    result = AuditResult(
-        spec=spec, tier=spec.tier, thresholds=thresholds, n_rows=stats.rows, groups=out[0][1][0],
-        marginal_groups={name: g for name, (g, _, _) in out[1:]},
-        references={name: ref for name, (_, ref, _) in out},
-        checks=checks, verdict=overall_verdict(checks), policy_version=policy.version, input_sha256=digest.result(),
-    )
+    result = finish_audit(out, spec, thresholds, policy, n_rows=stats.rows, extras=extras,
+                          input_sha256=digest.result())
     report(1.0)
     return result
 
