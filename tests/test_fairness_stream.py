@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from workbench import reader
-from workbench.fairness import AuditSpec, InputError, _stream, run_audit
+from workbench.fairness import AuditSpec, InputError, _calibration, _stream, run_audit
 from workbench.fairness.cli import file_sha256
 
 ROWS = 6000
@@ -89,7 +89,7 @@ def test_runs_are_compacted_as_they_grow(path: Path, monkeypatch: pytest.MonkeyP
 def test_merged_runs_sum_the_counts() -> None:
     group = np.array([1, 0, 1, 0, 1])
     score = np.array([0.5, 0.2, 0.5, 0.2, -1.0])
-    g, s, neg, pos = _stream._merge_runs(group, score, np.array([1.0, 0, 0, 1, 1]), np.array([0.0, 1, 1, 0, 0]))
+    g, s, neg, pos = _calibration.merge_runs(group, score, np.array([1.0, 0, 0, 1, 1]), np.array([0.0, 1, 1, 0, 0]))
     assert g.tolist() == [0, 1, 1] and s.tolist() == [0.2, -1.0, 0.5]
     assert neg.tolist() == [1, 1, 1] and pos.tolist() == [1, 0, 1]
 
@@ -181,3 +181,16 @@ def test_no_batch_outlives_its_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     before = pa.total_allocated_bytes()
     _stream.stream_audit(path, spec, input_sha256=lambda: "-", progress=progress)
     assert held and held[0] - before < 20_000 * 8  # less than one batch's scores
+
+
+def test_weighted_deciles_are_numpys_quantiles_to_the_bit() -> None:
+    # The streamed calibration bands come from runs (score, count), never from the rows.
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        score = rng.normal(0, 1e3, rng.integers(1, 60)) if trial % 3 == 0 else \
+            np.round(rng.normal(0, 3, rng.integers(1, 60)), trial % 3)  # ties, and -0.0 beside 0.0
+        values, counts = np.unique(score, return_counts=True)
+        weights = counts.astype(float)
+        whole = _calibration.band_edges(score)
+        runs = _calibration.band_edges(np.concatenate([values, values]), np.concatenate([0 * weights, weights]))
+        assert whole.tobytes() == runs.tobytes()

@@ -70,17 +70,21 @@ def _weighted_quantile(score: np.ndarray, weights: np.ndarray, q: np.ndarray) ->
     return out
 
 
-def _runs(codes: np.ndarray, y_true: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Rows as runs of equal (group, score), sorted, with their numbers of negatives and positives."""
-    order = np.lexsort((score, codes))
-    g, s, y = codes[order], score[order], y_true[order].astype(float)
+def merge_runs(group: np.ndarray, score: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows (or runs) sorted by (group, score) and merged into runs of equal (group, score).
+
+    Counts are whole numbers in floats, so their sums are exact in any order.
+    """
+    order = np.lexsort((score, group))
+    g, s = group[order], score[order]
     start = np.ones(len(g), dtype=bool)
     start[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    if start.all():
+        return g, s, neg[order], pos[order]
     run = np.cumsum(start) - 1
     first = np.flatnonzero(start)
-    pos = np.bincount(run, weights=y, minlength=len(first))
-    neg = np.bincount(run, minlength=len(first)) - pos
-    return g[first], s[first], neg, pos
+    return (g[first], s[first], np.bincount(run, weights=neg[order], minlength=len(first)),
+            np.bincount(run, weights=pos[order], minlength=len(first)))
 
 
 def weighted_rows(group: np.ndarray, score: np.ndarray, neg: np.ndarray,
@@ -105,7 +109,8 @@ def calibration(groups: Groups, y_true: np.ndarray | None, score: np.ndarray, co
 
     if weights is None:
         edges = band_edges(score)
-        runs = _runs(np.asarray(groups.codes, dtype=np.int64), np.asarray(y_true), np.asarray(score, float))
+        y = np.asarray(y_true, dtype=float)
+        runs = merge_runs(np.asarray(groups.codes, dtype=np.int64), np.asarray(score, dtype=float), 1.0 - y, y)
         codes, y_true, score, weights = weighted_rows(*runs)
     else:
         edges = band_edges(score, weights)

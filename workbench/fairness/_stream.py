@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ._auc import AucTable
-from ._calibration import calibration, weighted_rows
+from ._calibration import calibration, merge_runs, weighted_rows
 from ._counts import MAX_GROUPS, Groups
 from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult
@@ -356,29 +356,12 @@ class _Stats:
 
     def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray) -> None:
         """The batch's rows as runs of equal (global group, score) with their negatives and positives."""
-        part = _merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
+        part = merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
         self.runs.append(part)
         self.n_runs += len(part[0])
         if self.n_runs > _COMPACT_RUNS and len(self.runs) > 1:
-            self.runs = [_merge_runs(*(np.concatenate(c) for c in zip(*self.runs)))]
+            self.runs = [merge_runs(*(np.concatenate(c) for c in zip(*self.runs)))]
             self.n_runs = len(self.runs[0][0])
-
-
-def _merge_runs(group: np.ndarray, score: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Rows (or runs) sorted by (group, score) and merged into runs of equal (group, score).
-
-    Counts are whole numbers in floats, so their sums are exact in any order.
-    """
-    order = np.lexsort((score, group))
-    g, s = group[order], score[order]
-    start = np.ones(len(g), dtype=bool)
-    start[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
-    if start.all():
-        return g, s, neg[order], pos[order]
-    run = np.cumsum(start) - 1
-    first = np.flatnonzero(start)
-    return (g[first], s[first], np.bincount(run, weights=neg[order], minlength=len(first)),
-            np.bincount(run, weights=pos[order], minlength=len(first)))
 
 
 class _TooMany(Exception):
@@ -502,7 +485,7 @@ def _auc_runs(stats: _Stats, order: np.ndarray) -> tuple[AucTable, tuple[np.ndar
     stats.runs = []
     final = np.empty(len(stats.groups), dtype=np.int64)
     final[order] = np.arange(len(order))  # stats group id -> position in ``encode_groups``' order
-    group, score, neg, pos = _merge_runs(final[group], score, neg, pos)
+    group, score, neg, pos = merge_runs(final[group], score, neg, pos)
     _values, rank = np.unique(score, return_inverse=True)  # exact ranks of the distinct scores
     table = AucTable(group, rank.ravel().astype(np.int64), neg, pos, len(order))
     return table, (group, score, neg, pos)
