@@ -35,8 +35,13 @@ def home_env(home: Path, passphrase: str = "test-passphrase"):
     """``WORKBENCH_HOME`` and the key passphrase set for a module-scoped home, restored after."""
     import os
 
+    from workbench.config import Home
+
     old = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
     os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE=passphrase)
+    registry = Registry(Home(home).db_path)
+    registry.set_meta("public_url", TEST_PUBLIC_URL)  # configured like production
+    registry.close()
     try:
         yield home
     finally:
