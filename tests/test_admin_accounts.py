@@ -72,7 +72,7 @@ def test_reset_and_unlock(office):
     _apply(at, people.reviewer1.user_id, "reset", temporary="temporary-pass-1")
     assert sessions.must_change_password(reg, people.reviewer1.user_id)
     actions = [e.action for e in reg.events("user", people.reviewer1.user_id)]
-    assert {"auth.locked", "user.unlocked", "user.password_reset"} <= set(actions)
+    assert {"auth.throttled", "user.unlocked", "user.password_reset"} <= set(actions)
 
 
 def test_only_an_admin_manages_accounts(office):

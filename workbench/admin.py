@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .db import Registry
+from .errors import NotFound
 from .models import Actor, LogCheck
 from .permissions import require
 
@@ -71,16 +72,22 @@ def reset_password(reg: Registry, actor: Actor, user_id: int, temporary: str) ->
 
 
 def unlock(reg: Registry, actor: Actor, user_id: int) -> None:
-    """Lift a lock-out after too many wrong passwords (before its fifteen minutes end)."""
+    """Clear an account's login throttling from every source (``auth.unlock``; logged)."""
+    from . import auth
+
     require(actor, "users.manage")
-    with reg.transaction():
-        reg.update("users", user_id, {"failed_logins": 0, "locked_until": None})
-        reg.record(actor, "user.unlocked", "user", user_id)
+    row = reg.one("SELECT username FROM users WHERE id = ?", (user_id,))
+    if row is None:
+        raise NotFound("auth.no_user")
+    auth.unlock(reg, actor, row["username"])
 
 
 def locked_users(reg: Registry, actor: Actor) -> set[int]:
+    """Accounts that a throttling counter holds back now (their own counter, or theirs from one source)."""
     from .models import now_iso
 
     require(actor, "users.manage")
-    return {r["id"] for r in reg.query("SELECT id FROM users WHERE locked_until IS NOT NULL AND locked_until > ?",
-                                       (now_iso(),))}
+    rows = reg.query("SELECT u.id FROM users u JOIN login_throttle t ON t.key = 'a:' || lower(u.username) "
+                     "OR t.key LIKE 'as:' || lower(u.username) || '|%' WHERE t.next_at IS NOT NULL AND t.next_at > ?",
+                     (now_iso(),))
+    return {r["id"] for r in rows}
