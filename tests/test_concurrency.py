@@ -29,6 +29,7 @@ from workbench.models import PUBLIC, Status
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, PASSWORD
+from conftest import TEST_PUBLIC_URL
 from test_decisions import TODAY, Committee
 
 N_SUBMISSIONS = 8
@@ -147,6 +148,7 @@ def raced(tmp_path_factory):
     old_env = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
     os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
     wb = Workbench.open(home)
+    wb.registry.set_meta("public_url", TEST_PUBLIC_URL)  # configured like production
     wb.keys.ensure_demo()
     committee = Committee(wb)
     ids = [committee.at_committee(tier="minimal", model_type="other", tests=False, name=f"Tool {i}")

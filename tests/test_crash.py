@@ -29,6 +29,7 @@ from workbench.errors import WorkbenchError
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER
+from conftest import TEST_PUBLIC_URL
 from test_decisions import TODAY, Committee
 
 TRIALS = 52
@@ -44,6 +45,7 @@ def template(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
     os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
     wb = Workbench.open(home)
+    wb.registry.set_meta("public_url", TEST_PUBLIC_URL)  # configured like production
     wb.keys.ensure_demo()
     c = Committee(wb)
     ids = [c.at_committee(tier="minimal", model_type="other", tests=False)]

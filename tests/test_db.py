@@ -157,7 +157,9 @@ def test_restore_refuses_a_file_that_is_not_a_registry(tmp_path):
     bogus = tmp_path / "bogus.db"
     bogus.write_bytes(b"this is not sqlite at all" * 100)
     target = tmp_path / "registry.db"
-    Registry(target).record("system", "keep", "x", 1)
+    kept = Registry(target)
+    kept.record("system", "keep", "x", 1)
+    kept.close()  # closed first: a checkpoint at garbage collection would change the file under the test
     before = target.read_bytes()
     with pytest.raises(RegistryError):
         restore(bogus, target)
