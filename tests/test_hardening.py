@@ -271,11 +271,15 @@ def test_every_csv_and_xlsx_writer_uses_textsafe():
     """Meta-test: a module that writes CSV or XLSX must neutralise its cells."""
     # (calls of monitoring.to_csv, the product's own safe writer, are not writers themselves)
     writers = re.compile(r"(?<!mon)(?<!monitoring)\.to_csv\(|csv\.writer\(|csv\.DictWriter\(|\.to_excel\(|openpyxl\.Workbook\(|Workbook\(\)")
+    # ``workbench counts`` writes a machine input for ``workbench audit --kind counts`` on the
+    # vendor's own machine, from the vendor's own data: its group labels must stay exactly the
+    # records' labels (a leading ' would make "=x" a different group), so it is exempt.
+    exempt = {"workbench/cli/_counts.py"}
     offenders = []
     for folder in ("workbench", "ui"):
         for path in (REPO / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
-            if path.name == "textsafe.py" or not writers.search(text):
+            if path.name == "textsafe.py" or str(path.relative_to(REPO)) in exempt or not writers.search(text):
                 continue
             if "textsafe" not in text and "safe_frame" not in text and "safe_row" not in text:
                 offenders.append(str(path.relative_to(REPO)))
