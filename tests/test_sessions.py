@@ -96,13 +96,13 @@ def site(home):
 
 def test_signin_sets_a_strict_httponly_cookie_and_goes_back(site):
     wb, people, client = site
-    page = client.get("/signin", params={"next": "/queue?submission=17", "lang": "ru"})
+    page = client.get("/signin", params={"next": "/staff/queue?submission=17", "lang": "ru"})
     assert page.status_code == 200 and t("login.username", "ru") in page.text
-    assert 'value="/queue?submission=17"' in page.text
+    assert 'value="/staff/queue?submission=17"' in page.text
     reply = client.post("/signin", data={"username": "secretary", "password": PASSWORD,
-                                         "next": "/queue?submission=17", "lang": "ru"}, follow_redirects=False)
+                                         "next": "/staff/queue?submission=17", "lang": "ru"}, follow_redirects=False)
     assert reply.status_code == 303
-    assert reply.headers["location"] == "/queue?submission=17&lang=ru"
+    assert reply.headers["location"] == "/staff/queue?submission=17&lang=ru"
     cookie = reply.headers["set-cookie"]
     assert cookie.startswith(sessions.COOKIE_NAME + "=")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
@@ -128,7 +128,7 @@ def test_next_never_leaves_the_site(site, target):
     _, _, client = site
     reply = client.post("/signin", data={"username": "reviewer1", "password": PASSWORD, "next": target},
                         follow_redirects=False)
-    assert reply.headers["location"].split("?")[0] == "/"
+    assert reply.headers["location"].split("?")[0] == "/staff/"
 
 
 def test_cross_site_post_is_refused(site):

@@ -36,7 +36,7 @@ MARKDOWN_CALLS = {
 CHECKLIST_FIELDS = {"text", "title", "description", "question", "guidance", "evidence", "help"}
 #: calls whose result is safe to put into Markdown
 SAFE_CALLS = {"tr", "t", "esc", "format_date", "format_datetime", "format_number", "format_percent", "status_label",
-              "sentence", "len", "int", "round", "float", "_size", "explain", "describe", "_value", "err_text", "index", "_answer_text", "_with_questions"}
+              "sentence", "len", "int", "round", "float", "lang", "_size", "explain", "describe", "_value", "err_text", "index", "_answer_text", "_with_questions"}
 #: names known to hold numbers, ids or catalogue texts
 SAFE_NAMES = {"id", "sub_id", "n", "count", "total", "number", "page", "done", "text", "label_text", "sid", "events",
               "page_count", "min_reviewers", "MIN_PASSWORD", "size"}

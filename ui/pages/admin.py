@@ -116,7 +116,7 @@ def _public_url(reg) -> None:
                             placeholder="https://ai-safe.edu.kz", key="public_url")
         if st.form_submit_button(tr("pubweb.admin.save")):
             with friendly():
-                st.success(tr("pubweb.serve.public_url_set", url=public_url.set_public_url(reg, actor(), url)))
+                st.success(tr("pubweb.serve.public_url_set", url=esc(public_url.set_public_url(reg, actor(), url))))
 
 
 render()
