@@ -150,9 +150,10 @@ def _reviewer_reviews(screen: Screen, cast: Cast, sub_id: int, username: str, *,
     wait_until(lambda: reviews.get_review(reg, reviewer, sub_id).tier == "minimal", message="tier not minimal")
     # every principle section: one "meets" per item, each autosaved by its own rerun
     checklist, _ = reviews.frozen_documents(reg, reviewer, sub_id)
-    sections = rules.applicable_sections(checklist, "minimal", subs.get_submission(reg, reviewer, sub_id)
-                                         .dossier.model_type)
-    n = len(sections) + 3  # risk, the sections, fairness, summary
+    model_type = subs.get_submission(reg, reviewer, sub_id).dossier.model_type
+    sections = rules.applicable_sections(checklist, "minimal", model_type)
+    # risk, the sections, fairness, the committee's own tests for a generative tool, summary
+    n = len(sections) + 3 + (model_type == "generative")
     total = sum(len(items) for _, items in sections)
     screen.see(screen.tr("wizard.progress", k=1, n=n, answered=0, total=total))  # the page knows the tier
     for number, (section, items) in enumerate(sections, start=2):

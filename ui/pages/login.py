@@ -25,7 +25,10 @@ def _at_work_address() -> bool:
 def render() -> None:
     st.title(tr("login.title"))
     deep_link = _at_work_address()
-    st.info(tr("staff.signin_needed")) if deep_link else st.caption(tr("login.help"))
+    if deep_link:
+        st.info(tr("staff.signin_needed"))
+    else:
+        st.caption(tr("login.help"))
     sign_in, sign_up = st.tabs([tr("login.tab_login"), tr("login.tab_register")])
     with sign_in:
         self_link(tr("staff.signin_link"), signin_url(None if deep_link else STAFF_HOME))
