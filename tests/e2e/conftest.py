@@ -249,12 +249,22 @@ class Screen:
         arrow a second time does not reliably reopen the list). ``option`` narrows the
         filtered entries when the typed text is part of several ("1/13" and "11/13").
         """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         box = self.key(key).get_by_role("combobox")
-        box.click()
-        self.page.keyboard.press("ControlOrMeta+a")
-        self.page.keyboard.type(typed)
         entries = self.page.get_by_role("listbox").get_by_role("option")
-        entries.filter(has_text=option or typed).first.click()
+        for attempt in range(3):  # on a loaded machine the list sometimes opens before the page caught up
+            box.click()
+            self.page.keyboard.press("ControlOrMeta+a")
+            self.page.keyboard.type(typed)
+            try:
+                entries.filter(has_text=option or typed).first.click(timeout=STEP_TIMEOUT_MS // 3)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
+                self.page.keyboard.press("Escape")
+                self.settle()
         self.settle()
 
     def switch_language(self, code: str) -> None:

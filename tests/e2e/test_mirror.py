@@ -20,7 +20,7 @@ import pytest
 
 from workbench.i18n import LANGUAGES, t
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, _free_port
+from .conftest import _free_port
 
 ACTIVE, SUSPENDED = "KZ-AIS-2026-000001", "KZ-AIS-2026-000002"
 HOMEWORK, EARLY, READING = "Үй тапсырмасы көмекшісі", "Ерте ескерту (Early Warning)", "Оқу досы (Reading Buddy)"
@@ -63,18 +63,6 @@ def mirror(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def test_the_mirror_is_only_static_files(mirror):

@@ -27,7 +27,7 @@ import pytest
 
 from workbench.i18n import t
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, REPO, _free_port
+from .conftest import REPO, _free_port
 
 ARTIFACTS = REPO / "tests" / "artifacts" / "public"
 #: Budgets of the issue: per page, cold cache, everything it pulls in, compressed as sent.
@@ -71,18 +71,6 @@ def site(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def throttled_page(browser, width: int = 360):

@@ -138,7 +138,7 @@ def test_sign_in_reload_bookmark_and_notification(browser, cast: Cast, asgi_serv
     # 7. Logout ends the session: the other tab's next load is signed out.
     page.locator(".st-key-logout button").click()
     _settle(page)
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=t("nav.login", "kk")).wait_for()
+    page.get_by_role("link", name=t("staff.signin_link", "kk")).wait_for()  # signed out: the sign-in prompt
     tab.reload()
     try:
         tab.get_by_text(t("staff.signin_needed", "kk")).wait_for()
