@@ -31,7 +31,9 @@ def test_every_cli_command_is_documented():
 
 def test_readme_has_the_two_commands_and_ci_runs_the_test_command():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "python3.11 -m pip install -r requirements.lock -e . && workbench serve" in readme
+    # in a venv of its own: Debian and Ubuntu refuse pip on the system Python
+    assert "python3.11 -m venv .venv && .venv/bin/pip install -r requirements.lock -e . && .venv/bin/workbench serve" \
+        in readme
     assert "bash scripts/test.sh" in readme
     assert "bash scripts/test.sh" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
 
