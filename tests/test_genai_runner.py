@@ -112,6 +112,19 @@ def test_api_key_is_sent_and_a_wrong_key_is_a_refusal(keyed_sandbox):
     assert info.value.key == _runner.REFUSED and info.value.params["status"] == 401
 
 
+def test_a_live_run_works_in_a_thread_that_already_runs_an_event_loop(sandbox):
+    """An async server, a notebook or Playwright's sync API in the same test session run an
+    event loop in this thread; ``asyncio.run`` cannot nest there, so the run goes to a worker."""
+    import asyncio
+
+    async def inside_a_loop():
+        return genai.run_live(genai.resolve_suites("facts"), ["en"], sandbox.url,
+                              genai.RunOptions(model="bilim-demo-1", allow_private=True))
+
+    transcript = asyncio.run(inside_a_loop())
+    assert transcript["entries"] and all(e["error"] is None for e in transcript["entries"])
+
+
 def test_unreachable_endpoint_is_a_clear_error():
     port = free_port()
     with pytest.raises(genai.EndpointError) as info:

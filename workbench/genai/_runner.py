@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .._blocking import run_blocking
 from ..errors import WorkbenchError
 from ..models import now_iso
 from ._suite import Prompt, Suite, prompts, suite_version
@@ -229,7 +230,9 @@ def run_live(suites: list[Suite], langs: list[str], endpoint: str, opts: RunOpti
     base = check_endpoint(endpoint, allow_private=opts.allow_private)
     items = prompts(suites, langs, samples)
     started = now_iso()
-    entries = asyncio.run(_run(items, base, opts, progress))
+    # In a worker thread when this thread already runs an event loop (an async server,
+    # Playwright's sync API in a test session, a notebook): asyncio.run cannot nest.
+    entries = run_blocking(asyncio.run, _run(items, base, opts, progress))
     return make_transcript(suites, langs, samples, "live", base, opts.model, entries, started)
 
 
