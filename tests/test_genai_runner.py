@@ -121,7 +121,10 @@ def test_a_live_run_works_in_a_thread_that_already_runs_an_event_loop(sandbox):
         return genai.run_live(genai.resolve_suites("facts"), ["en"], sandbox.url,
                               genai.RunOptions(model="bilim-demo-1", allow_private=True))
 
-    transcript = asyncio.run(inside_a_loop())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own whose loop is the test's
+        transcript = pool.submit(asyncio.run, inside_a_loop()).result()
     assert transcript["entries"] and all(e["error"] is None for e in transcript["entries"])
 
 
