@@ -1,6 +1,6 @@
 """The public web pages, served by the one ASGI app: routes, languages, search, status, escaping.
 
-The app is the real one (``workbench.web.app.create_app``: Streamlit's ``st.App`` with the
+The app is the real one (``ui.asgi.create_app``: Streamlit's ``st.App`` with the
 public routes), over a demo registry, driven through Starlette's test client. Page
 budgets and first paint under throttling are measured in a real browser in
 ``tests/e2e/test_public_web.py``.
@@ -36,7 +36,7 @@ def site(tmp_path_factory):
     os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
     from workbench.cli._serve import prepare
     from workbench.services import Workbench
-    from workbench.web.app import create_app
+    from ui.asgi import create_app
 
     wb = Workbench.open(home)
     assert prepare(wb, demo=True, url="http://localhost:8599")

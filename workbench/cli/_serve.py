@@ -1,6 +1,6 @@
 """``workbench serve`` and ``workbench public-url``: the one web server and the address it prints.
 
-``serve`` runs one ASGI application (``workbench.web.app``: Streamlit's ``st.App`` for the
+``serve`` runs one ASGI application (``ui/asgi.py``: Streamlit's ``st.App`` for the
 staff, server-rendered public pages beside it) under uvicorn, in this process. It listens
 on 127.0.0.1 unless ``--host`` says otherwise; it loads demo data only with ``--demo`` and
 only into an empty home or a registry that is already a demo registry. The banner says
@@ -10,6 +10,7 @@ which registry, which public URL and which signing key are in use.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -78,7 +79,11 @@ def serve(host: str, port: int, demo: bool) -> None:
     """Start the web app: public pages and the staff's Streamlit app on one port."""
     import uvicorn
 
-    from ..web.app import STAFF_PATH, create_app
+    from ..web.app import REPO, STAFF_PATH
+
+    if str(REPO) not in sys.path:  # the app is assembled beside the Streamlit pages (ui/asgi.py)
+        sys.path.insert(0, str(REPO))
+    from ui.asgi import create_app
 
     os.environ.setdefault(ENV_HOME, str(Path.cwd()))
     wb = Workbench.open()
