@@ -29,7 +29,7 @@ from workbench.models import PUBLIC, Status
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, PASSWORD
-from conftest import TEST_PUBLIC_URL
+from conftest import home_env
 from test_decisions import TODAY, Committee
 
 N_SUBMISSIONS = 8
@@ -142,25 +142,15 @@ def _race(home: Path, script: str, per_process: list[list[str]]) -> list[list[st
 @pytest.fixture(scope="module")
 def raced(tmp_path_factory):
     """Eight submissions at the committee, decided by two secretaries' processes at once."""
-    import os
-
-    home = tmp_path_factory.mktemp("race")
-    old_env = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
-    os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
-    wb = Workbench.open(home)
-    wb.registry.set_meta("public_url", TEST_PUBLIC_URL)  # configured like production
-    wb.keys.ensure_demo()
-    committee = Committee(wb)
-    ids = [committee.at_committee(tier="minimal", model_type="other", tests=False, name=f"Tool {i}")
-           for i in range(N_SUBMISSIONS)]
-    wb.close()
-    outputs = _race(home, _DECIDE, [[PASSWORD, json.dumps(ids)]] * 2)
-    yield home, ids, outputs
-    for k, v in old_env.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with home_env(tmp_path_factory.mktemp("race")) as home:  # sets the public URL too
+        wb = Workbench.open(home)
+        wb.keys.ensure_demo()
+        committee = Committee(wb)
+        ids = [committee.at_committee(tier="minimal", model_type="other", tests=False, name=f"Tool {i}")
+               for i in range(N_SUBMISSIONS)]
+        wb.close()
+        outputs = _race(home, _DECIDE, [[PASSWORD, json.dumps(ids)]] * 2)
+        yield home, ids, outputs
 
 
 def test_the_same_submission_is_decided_twice_no_longer(raced):

@@ -29,7 +29,7 @@ from workbench.errors import WorkbenchError
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER
-from conftest import TEST_PUBLIC_URL
+from conftest import home_env
 from test_decisions import TODAY, Committee
 
 TRIALS = 52
@@ -41,19 +41,14 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork() fo
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    home = tmp_path_factory.mktemp("crash-template")
-    saved = {k: os.environ.get(k) for k in ("WORKBENCH_HOME", "WORKBENCH_KEY_PASSPHRASE")}
-    os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_KEY_PASSPHRASE="test-passphrase")
-    wb = Workbench.open(home)
-    wb.registry.set_meta("public_url", TEST_PUBLIC_URL)  # configured like production
-    wb.keys.ensure_demo()
-    c = Committee(wb)
-    ids = [c.at_committee(tier="minimal", model_type="other", tests=False)]
-    draft = subs.create_submission(wb.registry, c.vendor, COMPLETE_DOSSIER)
-    wb.close()
-    yield home, c, ids, draft.id
-    for k, v in saved.items():
-        os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    with home_env(tmp_path_factory.mktemp("crash-template")) as home:  # sets the public URL too
+        wb = Workbench.open(home)
+        wb.keys.ensure_demo()
+        c = Committee(wb)
+        ids = [c.at_committee(tier="minimal", model_type="other", tests=False)]
+        draft = subs.create_submission(wb.registry, c.vendor, COMPLETE_DOSSIER)
+        wb.close()
+        yield home, c, ids, draft.id
 
 
 def _work(home: Path, c: Committee, ids: list[int], draft_id: int, seed: int, kind: str) -> None:
