@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 
+import httpcore
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -431,3 +433,197 @@ def test_repeated_samples_are_not_counted_as_more_pairs():
                              model="", transcript_sha256="0" * 64)
     assert {c.pairs for c in result.counterfactual} == {36}
     assert _by(result, "counterfactual", "kk").n == 2 * 96  # rates count every answer
+
+
+# --- DNS rebinding: resolve once, check every address, connect to the checked one -------------
+
+class _Rebinding:
+    """An injected DNS: a public address at the first lookup, loopback at every later one."""
+
+    def __init__(self, first=("93.184.215.14",), later=("127.0.0.1",)):
+        self.first, self.later, self.calls = list(first), list(later), []
+
+    def __call__(self, host, port):
+        self.calls.append(host)
+        return self.first if len(self.calls) == 1 else self.later
+
+
+class _Network(httpcore.AsyncNetworkBackend):
+    """The network as the test sees it: a dialled public address reaches a local server."""
+
+    def __init__(self, routes):
+        self.routes, self.dialled, self.inner = routes, [], httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        self.dialled.append((host, port))
+        if host not in self.routes:
+            raise httpcore.ConnectError(f"no route to {host}")
+        return await self.inner.connect_tcp(self.routes[host], port, timeout=timeout)
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("no")
+
+    async def sleep(self, seconds):
+        await self.inner.sleep(seconds)
+
+
+def _serve(app, **ssl):
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off", **ssl))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.02)
+    return server, thread, port
+
+
+def _recording(hosts):
+    """The demo sandbox behind a recorder of each request's Host header."""
+    inner = genai.create_app()
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            hosts.append(dict(scope["headers"]).get(b"host", b"").decode())
+        await inner(scope, receive, send)
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def recorded_sandbox():
+    hosts = []
+    server, thread, port = _serve(_recording(hosts))
+    yield hosts, port
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_dns_rebinding_is_pinned_to_the_checked_address(recorded_sandbox):
+    """Public at check time, 127.0.0.1 later: no second lookup, every connection to the public address."""
+    hosts, port = recorded_sandbox
+    dns = _Rebinding()
+    network = _Network({"93.184.215.14": "127.0.0.1"})  # the public host (played by the sandbox)
+    before = len(hosts)
+    opts = genai.RunOptions(resolver=dns, dial=network, concurrency=4, model="m")
+    transcript = genai.run_live(genai.resolve_suites("disclosure"), ["kk", "en"], f"http://sandbox.example:{port}/v1",
+                                opts)
+    assert all(e["answer"] and e["error"] is None for e in transcript["entries"])
+    assert dns.calls == ["sandbox.example"]                      # resolved once for the whole run
+    assert network.dialled and {h for h, _ in network.dialled} == {"93.184.215.14"}
+    assert set(hosts[before:]) == {f"sandbox.example:{port}"}   # the Host header keeps the name
+
+
+def test_a_name_with_any_inward_address_is_refused_and_nothing_is_dialled():
+    dns = _Rebinding(first=("93.184.215.14", "10.0.0.7"))
+    network = _Network({})
+    with pytest.raises(genai.EndpointError) as info:
+        genai.run_live(genai.resolve_suites("facts"), ["en"], "http://mixed.example/v1",
+                       genai.RunOptions(resolver=dns, dial=network))
+    assert info.value.key == _runner.PRIVATE and info.value.params["address"] == "10.0.0.7"
+    assert network.dialled == []
+
+
+def test_dns_failure_is_unreachable_not_a_traceback():
+    def dns(host, port):
+        raise socket.gaierror("no such name")
+
+    with pytest.raises(genai.EndpointError) as info:
+        genai.run_live(genai.resolve_suites("facts"), ["en"], "http://nowhere.example/v1",
+                       genai.RunOptions(resolver=dns, dial=_Network({})))
+    assert info.value.key == _runner.UNREACHABLE
+
+
+def test_a_same_host_redirect_goes_over_the_same_pin(recorded_sandbox):
+    hosts, port = recorded_sandbox
+    inner = genai.create_app()
+
+    async def app(scope, receive, send):  # /v0/... redirects to the sandbox's /v1/...
+        if scope["type"] == "http" and scope["path"].startswith("/v0/"):
+            await send({"type": "http.response.start", "status": 307,
+                        "headers": [(b"location", b"/v1/chat/completions"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await inner(scope, receive, send)
+
+    server, thread, port = _serve(app)
+    try:
+        dns, network = _Rebinding(), _Network({"93.184.215.14": "127.0.0.1"})
+        transcript = genai.run_live(genai.resolve_suites("facts"), ["en"], f"http://sandbox.example:{port}/v0",
+                                    genai.RunOptions(resolver=dns, dial=network, concurrency=1))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert all(e["answer"] for e in transcript["entries"])
+    assert dns.calls == ["sandbox.example"] and {h for h, _ in network.dialled} == {"93.184.215.14"}
+
+
+def _tls_files(tmp_path, name):
+    """A test CA and a server certificate for ``name`` signed by it."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(subject, key, issuer, issuer_key, ca, san=None):
+        b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)])).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                              data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                              crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        else:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+            b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                                critical=False)
+            b = b.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = cert("Workbench test CA", ca_key, "Workbench test CA", ca_key, True)
+    leaf = cert(name, key, "Workbench test CA", ca_key, False, san=name)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "cert.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    return tmp_path / "ca.pem", {"ssl_certfile": str(tmp_path / "cert.pem"), "ssl_keyfile": str(tmp_path / "key.pem")}
+
+
+def test_tls_keeps_the_name_for_sni_and_the_certificate_check(tmp_path):
+    """Connected to the pinned address, TLS still checks the certificate against the name."""
+    import ssl
+
+    ca, files = _tls_files(tmp_path, "sandbox.example")
+    names = []
+    server, thread, port = _serve(_recording(names), **files)
+    try:
+        context = ssl.create_default_context(cafile=str(ca))
+        network = _Network({"93.184.215.14": "127.0.0.1"})
+        transcript = genai.run_live(genai.resolve_suites("facts"), ["en"], f"https://sandbox.example:{port}/v1",
+                                    genai.RunOptions(resolver=_Rebinding(), dial=network, verify=context))
+        assert all(e["answer"] for e in transcript["entries"])
+        assert set(names) == {f"sandbox.example:{port}"} and {h for h, _ in network.dialled} == {"93.184.215.14"}
+        # The same server under another name: the certificate does not match, nothing is sent.
+        count = len(names)
+        with pytest.raises(genai.EndpointError) as info:
+            genai.run_live(genai.resolve_suites("facts"), ["en"], f"https://other.example:{port}/v1",
+                           genai.RunOptions(resolver=_Rebinding(), dial=network, verify=context, retries=0))
+        assert info.value.key == _runner.UNREACHABLE and len(names) == count
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -4,8 +4,13 @@ Live runs use httpx with timeouts, retries with exponential back-off (429, 5xx a
 connection errors), a concurrency limit, temperature 0 where the endpoint allows it, a
 cap on each answer's size, and no redirects to another host. Outside the demo, endpoints
 whose host resolves to a loopback, private, link-local or otherwise reserved address are
-refused, so the committee's own network is never probed; each host is checked once per
-run, and a redirect is followed only to the same host (and checked again).
+refused, so the committee's own network is never probed. Each host name is resolved
+*once* per run, every address it resolves to is checked, and every connection goes to a
+checked address (pinned in the connection layer: the URL, the Host header and TLS's SNI
+and certificate check keep the original name). A name that resolves to a public address
+at check time and to 127.0.0.1 a second later (DNS rebinding) therefore gets nowhere:
+there is no second lookup. Redirects are followed only to the same host, over the same
+pins.
 
 Either way the result is a *transcript*: every prompt and answer, with the suites'
 versions and hashes, frozen as canonical JSON and identified by its SHA-256.
@@ -18,10 +23,13 @@ import hashlib
 import ipaddress
 import json
 import socket
+import ssl
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from .._blocking import run_blocking
@@ -67,9 +75,68 @@ def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
-def check_endpoint(url: str, *, allow_private: bool = False) -> str:
+Resolver = Callable[[str, int], list[str]]
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The operating system's addresses for a host name (``getaddrinfo``)."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+
+
+def _host_key(host: str) -> str:
+    """A host name as the connection layer sees it (IDNA, lower case, no brackets)."""
+    host = host.strip("[]").rstrip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+class Pins:
+    """Each host resolved once, every address checked; connections go only to these.
+
+    ``resolver`` is injectable (tests); by default the system's ``getaddrinfo``. With
+    ``allow_private`` (the demo) the addresses are pinned but not checked.
+    """
+
+    def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
+        self.allow_private = allow_private
+        self.resolver = resolver or system_resolver
+        self._lock = threading.Lock()
+        self._addresses: dict[str, list[str]] = {}
+
+    def cached(self, host: str) -> list[str] | None:
+        return self._addresses.get(_host_key(host))
+
+    def addresses(self, host: str, port: int, url: str = "") -> list[str]:
+        key = _host_key(host)
+        with self._lock:
+            if key in self._addresses:
+                return self._addresses[key]
+            try:
+                found = [str(ipaddress.ip_address(key))]
+            except ValueError:
+                try:
+                    found = list(dict.fromkeys(str(a).split("%")[0] for a in self.resolver(key, port)))
+                except (OSError, UnicodeError):
+                    raise EndpointError(UNREACHABLE, url=url[:200] or key, reason="DNS") from None
+                if not found:
+                    raise EndpointError(UNREACHABLE, url=url[:200] or key, reason="DNS")
+            for address in found:
+                try:
+                    ip = ipaddress.ip_address(address)
+                except ValueError:
+                    raise EndpointError(UNREACHABLE, url=url[:200] or key, reason="DNS") from None
+                if not self.allow_private and _blocked(ip):
+                    raise EndpointError(PRIVATE, url=url[:200] or key, address=str(ip))
+            self._addresses[key] = found
+            return found
+
+
+def check_endpoint(url: str, *, allow_private: bool = False, pins: Pins | None = None) -> str:
     """Validate an endpoint URL and, outside the demo, refuse inward addresses.
 
+    With ``pins`` the host's checked addresses are kept there for the run's connections.
     Returns the normalised base URL. Raises ``EndpointError``.
     """
     url = (url or "").strip()
@@ -80,18 +147,56 @@ def check_endpoint(url: str, *, allow_private: bool = False) -> str:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise EndpointError(BAD_URL, url=url[:200]) from None
-    if allow_private:
+    if pins is None and allow_private:
         return url.rstrip("/")
-    host = parts.hostname
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise EndpointError(UNREACHABLE, url=url[:200], reason="DNS") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if _blocked(ip):
-            raise EndpointError(PRIVATE, url=url[:200], address=str(ip))
+    (pins or Pins(allow_private=allow_private)).addresses(parts.hostname, port, url)
     return url.rstrip("/")
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network layer, but a TCP connection only ever goes to a pinned address.
+
+    httpcore asks for ``connect_tcp(host, port)`` with the URL's host; the TLS layer
+    above still uses that name for SNI and for checking the certificate.
+    """
+
+    def __init__(self, pins: Pins, dial: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._pins = pins
+        self._dial = dial or httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        addresses = self._pins.cached(host)
+        if addresses is None:
+            addresses = await asyncio.to_thread(self._pins.addresses, host, port)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._dial.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                    socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not endpoints")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._dial.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over :class:`_PinnedBackend` (no proxies, no environment)."""
+
+    def __init__(self, pins: Pins, *, limits: httpx.Limits, verify: ssl.SSLContext | bool = True,
+                 dial: httpcore.AsyncNetworkBackend | None = None) -> None:
+        super().__init__(verify=verify, trust_env=False, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, network_backend=_PinnedBackend(pins, dial))
 
 
 def completions_url(base: str) -> str:
@@ -112,6 +217,9 @@ class RunOptions:
     max_tokens: int = 800
     max_answer_bytes: int = MAX_ANSWER_BYTES
     allow_private: bool = False
+    resolver: Resolver | None = field(default=None, repr=False)  # tests: an injected DNS
+    verify: ssl.SSLContext | bool = field(default=True, repr=False)  # tests: a test CA
+    dial: httpcore.AsyncNetworkBackend | None = field(default=None, repr=False)  # tests: the network
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)  # tests
 
 
@@ -121,13 +229,13 @@ class _Fatal(Exception):
 
 
 async def _post(client: httpx.AsyncClient, url: str, payload: dict, opts: RunOptions,
-                checked: set[str]) -> tuple[int, bytes, str]:
+                checked: set[str], pins: Pins) -> tuple[int, bytes, str]:
     """One POST following only same-host redirects; the body is read up to the cap."""
     target = url
     for _ in range(4):
         origin = "{0}://{1}".format(*urlsplit(target)[:2])
         if origin not in checked:
-            check_endpoint(target, allow_private=opts.allow_private)
+            await asyncio.to_thread(check_endpoint, target, allow_private=opts.allow_private, pins=pins)
             checked.add(origin)
         async with client.stream("POST", target, json=payload) as resp:
             if resp.status_code in (301, 302, 303, 307, 308):
@@ -154,7 +262,7 @@ async def _ask(client: httpx.AsyncClient, url: str, prompt: Prompt, opts: RunOpt
         if state["temperature"] is not None:
             payload["temperature"] = state["temperature"]
         try:
-            status, body, problem = await _post(client, url, payload, opts, state["checked"])
+            status, body, problem = await _post(client, url, payload, opts, state["checked"], state["pins"])
         except EndpointError as exc:
             raise _Fatal(exc) from None
         except httpx.TransportError as exc:
@@ -187,17 +295,18 @@ async def _ask(client: httpx.AsyncClient, url: str, prompt: Prompt, opts: RunOpt
     return entry
 
 
-async def _run(items: list[Prompt], base: str, opts: RunOptions,
+async def _run(items: list[Prompt], base: str, opts: RunOptions, pins: Pins,
                progress: Callable[[int, int], None] | None) -> list[dict]:
     url = completions_url(base)
     headers = {"Authorization": f"Bearer {opts.api_key}"} if opts.api_key else {}
     timeout = httpx.Timeout(opts.timeout, connect=min(opts.timeout, 10.0))
     limits = httpx.Limits(max_connections=opts.concurrency, max_keepalive_connections=opts.concurrency)
-    state: dict[str, Any] = {"temperature": opts.temperature, "checked": set()}
+    state: dict[str, Any] = {"temperature": opts.temperature, "checked": set(), "pins": pins}
     done, total = 0, len(items)
     report = progress or (lambda _d, _t: None)
+    transport = opts.transport or PinnedTransport(pins, limits=limits, verify=opts.verify, dial=opts.dial)
     async with httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits, follow_redirects=False,
-                                 transport=opts.transport, trust_env=False) as client:
+                                 transport=transport, trust_env=False) as client:
         # The first request alone: an unreachable or refusing endpoint stops the run at once.
         try:
             first = await _ask(client, url, items[0], opts, state)
@@ -227,12 +336,13 @@ async def _run(items: list[Prompt], base: str, opts: RunOptions,
 def run_live(suites: list[Suite], langs: list[str], endpoint: str, opts: RunOptions, *, samples: int = 1,
              progress: Callable[[int, int], None] | None = None) -> dict:
     """Send every prompt to the endpoint; return the transcript (not yet stored)."""
-    base = check_endpoint(endpoint, allow_private=opts.allow_private)
+    pins = Pins(allow_private=opts.allow_private, resolver=opts.resolver)
+    base = check_endpoint(endpoint, allow_private=opts.allow_private, pins=pins)
     items = prompts(suites, langs, samples)
     started = now_iso()
     # In a worker thread when this thread already runs an event loop (an async server,
     # Playwright's sync API in a test session, a notebook): asyncio.run cannot nest.
-    entries = run_blocking(asyncio.run, _run(items, base, opts, progress))
+    entries = run_blocking(asyncio.run, _run(items, base, opts, pins, progress))
     return make_transcript(suites, langs, samples, "live", base, opts.model, entries, started)
 
 
