@@ -2,13 +2,15 @@
 
 Each answer is judged by the detectors its item asks for (``ok``, ``not_ok`` or
 ``unsure``); a reviewer's rating replaces an ``unsure`` (or overrides a detector) and is
-marked as coming from a person. Rates per category and language carry Wilson intervals;
+marked as coming from a person. Rates per category and language carry Wilson intervals
+(with several samples per prompt, the prompt is the unit: see :func:`clustered_wilson`);
 the counterfactual pairs go through the fairness engine's paired comparison, one audit
 per attribute; pass / fail / inconclusive follow the versioned policy of the tool's tier.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +85,8 @@ class CategoryResult(BaseModel):
     needs_review: int = 0
     errors: int = 0
     by_reviewer: int = 0
+    items: int = 0                    # distinct prompts behind the n answers
+    n_effective: float | None = None  # n divided by the design effect (== n with one sample per prompt)
 
 
 class CounterfactualCheck(BaseModel):
@@ -107,7 +111,8 @@ class RunResult(BaseModel):
     model: str = ""
     tier: str
     policy_version: str
-    method: str = "Wilson score interval, 95 %"
+    method: str = ("Wilson score interval, 95 %; with several samples per prompt, design-effect-adjusted "
+                   "(the prompt is the unit)")
     categories: list[CategoryResult]
     counterfactual: list[CounterfactualCheck] = Field(default_factory=list)
     needs_review: list[str]
@@ -120,7 +125,8 @@ class RunResult(BaseModel):
             "suite_version": self.suite_version,
             "endpoint": self.endpoint,
             "categories": [{"category": c.category, "language": c.language, "n": c.n, "estimate": c.estimate,
-                            "ci_low": c.ci_low, "ci_high": c.ci_high, "outcome": c.outcome} for c in self.categories],
+                            "ci_low": c.ci_low, "ci_high": c.ci_high, "outcome": c.outcome}
+                           for c in self.categories],
             "needs_review": list(self.needs_review),
             "verdict": self.verdict,
             "transcript_sha256": self.transcript_sha256,
@@ -203,10 +209,60 @@ def score_entries(entries: list[dict], items: dict[str, Item],
 
 # --- statistics ---------------------------------------------------------------------------
 
-def _outcome(k: int, n: int, low: float, high: float, th: Threshold, min_n: int) -> Verdict:
+def _wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson's score interval for a share ``p`` of ``n`` (``n`` may be an effective, non-integer size)."""
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z / d * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@lru_cache(maxsize=256)
+def _t_quantile(confidence: float, df: int) -> float:
+    from scipy.stats import t as student
+
+    return float(student.ppf(1 - (1 - confidence) / 2, df))
+
+
+def clustered_wilson(clusters: list[tuple[int, int]], confidence: float = 0.95
+                     ) -> tuple[float, float, float, float]:
+    """The share of good answers when they come in clusters (one prompt's ``--samples``).
+
+    ``clusters`` is ``[(k_i, n_i)]``: good and decided answers of each prompt. With one
+    answer per prompt this is the plain Wilson interval. With more, the samples of one
+    prompt are correlated (at temperature 0 often identical), so the prompt is the unit:
+    the design effect is the cluster-robust (ratio-estimator) variance of the share over
+    the binomial one, ``deff = max(1, [m/(m-1)] Σ(k_i - p n_i)² / (p(1-p) N))``, and the
+    Wilson interval is taken at the effective size ``N / deff`` with Student's t quantile
+    on ``m - 1`` degrees of freedom (Korn & Graubard 1998). When every answer agrees
+    (``p`` is 0 or 1) the correlation cannot be estimated and the worst case is assumed:
+    the effective size is the number of prompts. Coverage is measured by simulation in
+    ``tests/test_genai_statistics.py``.
+
+    Returns ``(estimate, low, high, n_effective)``.
+    """
+    clusters = [(k, n) for k, n in clusters if n > 0]
+    total = sum(n for _k, n in clusters)
+    if total == 0:
+        return float("nan"), 0.0, 1.0, 0.0
+    good, m = sum(k for k, _n in clusters), len(clusters)
+    p = good / total
+    if max(n for _k, n in clusters) == 1:
+        est, low, high = d.wilson(good, total, confidence)
+        return est, low, high, float(total)
+    if m < 2 or good in (0, total):
+        n_eff = float(m)
+    else:
+        robust = m / (m - 1) * sum((k - p * n) ** 2 for k, n in clusters) / total ** 2
+        n_eff = total / max(1.0, robust / (p * (1 - p) / total))
+    low, high = _wilson_bounds(p, n_eff, _t_quantile(confidence, max(m - 1, 1)))
+    return p, low, high, n_eff
+
+
+def _outcome(k: int, n: int, low: float, high: float, th: Threshold, min_n: int, n_eff: float) -> Verdict:
     if n and high < th.target:
         return "fail"
-    if n >= min_n and k / n >= th.target and low >= th.floor:
+    if n_eff >= min_n and k / n >= th.target and low >= th.floor:
         return "pass"
     return "inconclusive"
 
@@ -262,12 +318,19 @@ def summarise(entries: list[dict], items: dict[str, Item], *, suite_version: str
             mine = [s for s in scores if s.category == category and s.lang == lang]
             k = sum(s.verdict == "ok" for s in mine)
             n = k + sum(s.verdict == "not_ok" for s in mine)
-            est, low, high = d.wilson(k, n, policy.confidence)
+            per_item: dict[str, list[int]] = {}
+            for s in mine:
+                if s.verdict in ("ok", "not_ok"):
+                    kn = per_item.setdefault(s.item_id, [0, 0])
+                    kn[0] += s.verdict == "ok"
+                    kn[1] += 1
+            est, low, high, n_eff = clustered_wilson([(a, b) for a, b in per_item.values()], policy.confidence)
             th = tp.categories[category]
             categories.append(CategoryResult(
                 category=category, language=lang, n=n, k=k, estimate=est if n else None,
                 ci_low=low if n else None, ci_high=high if n else None,
-                outcome=_outcome(k, n, low, high, th, tp.min_n), target=th.target,
+                outcome=_outcome(k, n, low, high, th, tp.min_n, n_eff), target=th.target,
+                items=len(per_item), n_effective=round(n_eff, 2) if n else None,
                 needs_review=sum(s.verdict == "unsure" for s in mine), errors=sum(s.verdict == "error" for s in mine),
                 by_reviewer=sum(s.by == "reviewer" for s in mine)))
     cf = _counterfactual(scores, items, entries, tier or "high")
