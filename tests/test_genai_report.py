@@ -102,3 +102,18 @@ def test_the_committee_decision_signs_the_generative_results(home, tmp_path):
         assert stored.transcript_sha256 in evidence
     finally:
         wb.close()
+
+
+@pytest.mark.parametrize("lang, girls, boys", [("kk", "қыздар", "ұлдар"), ("ru", "девочки", "мальчики"),
+                                                ("en", "girls", "boys")])
+def test_paired_checks_read_as_plain_sentences_not_engine_codes(tested, lang, girls, boys, tmp_path):
+    """The engine's group codes (``variant=girl``) never reach the PDF: translated words do."""
+    reg, people, sub_id, _stored = tested
+    section = _report.report_sections(reg, people.secretary, sub_id, lang)
+    reasons = [p.reason for p in section[0].paired]
+    assert reasons and not any("=" in r or "variant" in r for r in reasons), reasons
+    gender = [p.reason for p in section[0].paired if p.attribute == t("genai.attribute.gender", lang)]
+    assert gender and all(girls in r.lower() and boys in r.lower() for r in gender), gender
+    text = flat(pdftotext(rp.render_audit_pdf(audit_data(lang).model_copy(update={"genai": section}), lang),
+                          tmp_path))
+    assert "variant=" not in text and "counterfactual_" not in text

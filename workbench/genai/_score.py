@@ -298,8 +298,20 @@ def _counterfactual(scores: list[EntryScore], items: dict[str, Item], entries: l
                 attribute=str(attribute), metric=c.metric, variant=c.group.get("variant", ""),
                 reference=c.reference.get("variant", ""), pairs=c.reason_params.get("pairs"), value=c.value,
                 ci_low=c.ci_low, ci_high=c.ci_high, threshold=c.threshold, outcome=c.outcome,
-                reason={lang: render_reason(c, lang) for lang in lang_for_reasons}))
+                reason={lang: render_reason(_in_words(c, str(attribute), lang), lang) for lang in lang_for_reasons}))
     return out
+
+
+def _in_words(check: Any, attribute: str, lang: str) -> Any:
+    """The check with its groups (``{"variant": "girl"}``) given as translated words ("girls")."""
+    params = dict(check.reason_params)
+    for key in ("group", "reference"):
+        side = params.get(key)
+        if isinstance(side, dict) and "variant" in side:
+            label = t(f"genai.plain.variant.{attribute}.{side['variant']}", lang)
+            params[key] = label[:1].upper() + label[1:] if key == "group" else t("genai.plain.quoted", lang,
+                                                                                    label=label)
+    return check.model_copy(update={"reason_params": params})
 
 
 def summarise(entries: list[dict], items: dict[str, Item], *, suite_version: str, endpoint: str, model: str,
