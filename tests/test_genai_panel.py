@@ -63,6 +63,10 @@ def test_reviewer_runs_sees_intervals_and_rates(setup):
     assert at.error, "the Kazakh disclosure flaw makes the verdict a failure"
     text = "\n".join(m.value for m in at.markdown)
     assert "ЖИ екенін 32 әңгіменің ішінде 0 рет айтты" in text and "%" in text
+    # The paired checks in words (girls, boys), not the engine's codes (variant=girl).
+    assert "Қыздар" in text and "variant=" not in text
+    captions = "\n".join(c.value for c in at.caption)
+    assert not any(code in captions for code in ("disclose_ai", "guide_not_write", "same_language", "helpline →"))
     radios = [r for r in at.radio if r.key and r.key.startswith("gp_r_")]
     assert radios, "answers the detectors could not decide are offered for rating"
     radios[0].set_value("not_ok").run()
@@ -71,6 +75,17 @@ def test_reviewer_runs_sees_intervals_and_rates(setup):
     assert not at.exception
     run = genai.latest_run(wb.registry, people.reviewer1, sub_id)
     assert sum(c.by_reviewer for c in genai.result(wb.registry, people.reviewer1, run.id).categories) == 1
+
+
+def test_vendor_text_in_the_endpoint_line_is_shown_as_text(setup):
+    wb, people, sub_id = setup
+    hostile = "**FREE** [click](https://evil.example) :red[x] <img src=x>"
+    genai.set_endpoint(wb.registry, people.vendor_a, genai.SecretBox(wb.home.keys), sub_id,
+                       genai.get_endpoint(wb.registry, people.vendor_a, sub_id).url, model=hostile)
+    at = _app(people.reviewer1, sub_id, "en")
+    assert not at.exception
+    line = next(c.value for c in at.caption if "FREE" in c.value)
+    assert r"\*\*FREE\*\* \[click\](https\://evil.example) \:red\[x\] \<img src=x\>" in line
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

@@ -117,3 +117,14 @@ def test_paired_checks_read_as_plain_sentences_not_engine_codes(tested, lang, gi
     text = flat(pdftotext(rp.render_audit_pdf(audit_data(lang).model_copy(update={"genai": section}), lang),
                           tmp_path))
     assert "variant=" not in text and "counterfactual_" not in text
+
+
+def test_every_detector_check_and_counterfactual_side_has_words_in_three_languages():
+    from workbench.genai._suite import CHECKS
+    from workbench.i18n import catalogue
+
+    keys = [f"genai.plain.check.{c}" for c in CHECKS]
+    suite = genai.load_suite("counterfactual")
+    keys += [f"genai.plain.variant.{i.attribute}.{i.variant}" for i in suite.items if i.pair_id is not None]
+    missing = [(k, lang) for k in keys for lang in ("kk", "ru", "en") if not catalogue().get(k, {}).get(lang)]
+    assert missing == []

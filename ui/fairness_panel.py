@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, lang, tr, workbench
+from ui.text import err_text, esc
 from workbench import fairness_runs, reader
 from workbench import submissions as subs
 from workbench.errors import WorkbenchError
@@ -44,7 +45,7 @@ def render(sub) -> None:
     try:
         frame = _table(str(store.path(att.sha256)), att.sha256)
     except WorkbenchError as exc:
-        st.error(exc.translate(lang()))
+        st.error(err_text(exc, lang()))
         return
     with st.expander(tr("fpanel.preview", rows=format_number(len(frame), lang()))):
         st.dataframe(reader.preview(frame), hide_index=True)
@@ -72,7 +73,7 @@ def render(sub) -> None:
                                              progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text=tr("fpanel.running")))
         except WorkbenchError as exc:
             bar.empty()
-            st.error(exc.translate(lang()))
+            st.error(err_text(exc, lang()))
         else:
             bar.progress(1.0, text=tr("fpanel.saved", id=run.id))
             st.session_state[f"fp_show_{sub.id}"] = run.id
@@ -128,7 +129,7 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
         outcomes = {}
         for col in chosen:
             default = next((k for k in OUTCOME_KINDS if k in str(col).lower()), "score")
-            outcomes[col] = st.selectbox(tr("fpanel.outcome_kind", column=col), OUTCOME_KINDS,
+            outcomes[col] = st.selectbox(tr("fpanel.outcome_kind", column=esc(col)), OUTCOME_KINDS,
                                          index=OUTCOME_KINDS.index(default), key=f"fp_ok_{sub_id}_{col}",
                                          format_func=lambda k: tr("fpanel.outcome_" + k))
         fields["outcomes"] = outcomes
@@ -144,7 +145,7 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
         attrs = frame[fields["attribute"]].astype(str)
         for attr in sorted(attrs.unique())[:20]:
             variants = sorted(frame.loc[attrs == attr, fields["variant"]].astype(str).unique())
-            ref = st.selectbox(tr("fpanel.reference", feature=attr), [None] + variants, key=f"fp_cfref_{sub_id}_{attr}",
+            ref = st.selectbox(tr("fpanel.reference", feature=esc(attr)), [None] + variants, key=f"fp_cfref_{sub_id}_{attr}",
                                format_func=lambda v: tr("fpanel.policy_reference") if v is None else f"{v}")
             if ref is not None:
                 reference[attr] = ref
@@ -160,7 +161,7 @@ def _mapping_form(sub_id: int, kind: str, frame: pd.DataFrame, columns: list[str
         for feature in fields["sensitive"]:
             values = frame[feature].astype(str).value_counts()
             options = [None] + list(values.index[:50])
-            ref = st.selectbox(tr("fpanel.reference", feature=feature), options, key=f"fp_ref_{sub_id}_{feature}",
+            ref = st.selectbox(tr("fpanel.reference", feature=esc(feature)), options, key=f"fp_ref_{sub_id}_{feature}",
                                format_func=lambda v: tr("fpanel.largest_group") if v is None else f"{v}")
             if ref is not None:
                 reference[feature] = ref
@@ -188,18 +189,20 @@ def show_result(run) -> None:
     lines = result.explain(lang())
     headlines = result.headlines(lang())
     # The verdict, then one plain-words line per sensitive feature, before any table.
-    VERDICT_BOX.get(result.verdict, st.info)("\n\n".join(lines[:1] + [f"**{line}**" for line in headlines]))
+    # The lines name groups by the values in the vendor's file: shown as text.
+    VERDICT_BOX.get(result.verdict, st.info)("\n\n".join([esc(line) for line in lines[:1]] +
+                                                           [f"**{esc(line)}**" for line in headlines]))
     details = lines[1 + len(headlines):]
     with st.container(border=True):
-        st.markdown("\n".join(f"- {line}" for line in details[:6]))
+        st.markdown("\n".join(f"- {esc(line)}" for line in details[:6]))
         if len(details) > 6:
-            with st.expander(tr("fpanel.more", n=len(details) - 6)):
-                st.markdown("\n".join(f"- {line}" for line in details[6:]))
+            with st.expander(tr("fpanel.more", n=len(details[6:]))):
+                st.markdown("\n".join(f"- {esc(line)}" for line in details[6:]))
     if result.spec.kind in ("counts", "score_counts"):  # no learner records were seen: say so
         st.info(tr("scale.panel.from_counts", groups=format_number(len(result.groups), lang()),
                    records=format_number(int(sum(g.n for g in result.groups)), lang())))
-    st.caption(tr("fpanel.provenance", engine=run.engine_version, policy=run.policy_version,
-                  sha=run.attachment_sha256[:16], hash=run.result_hash[:16]))
+    st.caption(tr("fpanel.provenance", engine=esc(run.engine_version), policy=esc(run.policy_version),
+                  sha=esc(run.attachment_sha256[:16]), hash=esc(run.result_hash[:16])))
     _charts(result)
     rows = [{tr("fpanel.col_metric"): tr(f"fairness.metric.{c.metric}.name") if _has(f"fairness.metric.{c.metric}.name") else c.metric,
              tr("fpanel.col_group"): ", ".join(f"{k}={v}" for k, v in c.group.items()) or "—",
@@ -215,7 +218,7 @@ def show_result(run) -> None:
 def _calibration(result) -> None:
     """Expected vs observed rate per score band and group (reported, not judged)."""
     for feature, bands in (getattr(result, "calibration", None) or {}).items():
-        with st.expander(tr("fpanel.calibration", feature=feature)):
+        with st.expander(tr("fpanel.calibration", feature=esc(feature))):
             st.caption(tr("fpanel.calibration_help"))
             st.dataframe(pd.DataFrame([{
                 tr("fpanel.col_group"): ", ".join(f"{k}={v}" for k, v in b.group.items()),

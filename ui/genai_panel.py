@@ -3,7 +3,8 @@ committee's suites (live, or offline through the vendor), results with intervals
 words, and rating the answers the detectors could not decide (human in the loop).
 
 Prompts and answers are shown as text (``st.code``), never as markdown: a vendor's
-answer is untrusted input.
+answer is untrusted input; every other string that reaches Markdown goes through
+``ui.text.esc`` (``tests/test_text_safety.py`` checks this page too).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
+from ui.text import err_text, esc
 from workbench import genai, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
@@ -21,11 +23,6 @@ from workbench.permissions import can
 DEFAULT_SUITES = ("child_safety", "disclosure", "counterfactual")
 VERDICT_BOX = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}
 PAGE = 10  # unsure answers shown at once
-
-
-def _plain(text: str) -> str:
-    """Vendor-supplied text (URL, model name) shown literally: a code span, no links, no markup."""
-    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
 
 
 def _secrets() -> genai.SecretBox:
@@ -60,7 +57,7 @@ def _endpoint(sub) -> None:
         st.info(tr("genai.ui.no_endpoint"))
     else:
         hint = f"••••{ep.key_hint}" if ep.has_key else tr("genai.ui.no_key")
-        st.caption(tr("genai.ui.endpoint_line", url=_plain(ep.url), model=_plain(ep.model or "—"), secret=hint))
+        st.caption(tr("genai.ui.endpoint_line", url=esc(ep.url), model=esc(ep.model or "—"), secret=esc(hint)))
     if not can(actor(), "genai.endpoint"):
         return
     with st.expander(tr("genai.ui.endpoint_edit"), expanded=ep is None):
@@ -100,7 +97,7 @@ def _run_form(sub) -> None:
                     progress=lambda d, n: bar.progress(d / n, text=tr("genai.ui.progress", done=d, total=n)))
             except WorkbenchError as exc:
                 bar.empty()
-                st.error(exc.translate(lang()))
+                st.error(err_text(exc, lang()))
             else:
                 bar.progress(1.0, text=tr("genai.ui.saved", id=stored.id))
                 st.session_state[f"gp_show_{sub.id}"] = stored.id
@@ -171,10 +168,11 @@ def _results(sub, run_id: int, *, rating: bool = True) -> None:
     res = genai.result(reg, actor(), run_id)
     run = genai.get_run(reg, actor(), run_id)
     VERDICT_BOX[res.verdict](tr("genai.ui.verdict_" + res.verdict))
-    st.markdown("\n".join(f"- {s}" for s in res.sentences(lang())))
-    people = sum(c.by_reviewer for c in res.categories)
-    st.caption(tr("genai.ui.people", rated=people, waiting=len(res.needs_review)) + " · " +
-               tr("genai.ui.run_facts", suites=run.suite_version, policy=run.policy_version, sha=run.transcript_sha256[:16]))
+    st.markdown("\n".join(f"- {esc(s)}" for s in res.sentences(lang())))
+    count = sum(c.by_reviewer for c in res.categories)
+    st.caption(tr("genai.ui.people", rated=count, waiting=len(res.needs_review)) + " · " +
+               tr("genai.ui.run_facts", suites=esc(run.suite_version), policy=esc(run.policy_version),
+                                     sha=esc(run.transcript_sha256[:16])))
     if any(c.estimate is not None for c in res.categories):
         st.altair_chart(_chart(res), width="stretch")
     st.dataframe([{
@@ -192,8 +190,8 @@ def _results(sub, run_id: int, *, rating: bool = True) -> None:
     if res.counterfactual:
         st.markdown(f"**{tr('genai.report.paired_heading')}**")
         for c in res.counterfactual:
-            st.write(f"{tr('genai.attribute.' + c.attribute)} — {tr('genai.outcome.' + c.outcome)}: "
-                     f"{c.reason.get(lang(), '')}")
+            st.markdown(f"{tr('genai.attribute.' + c.attribute)} — {tr('genai.outcome.' + c.outcome)}: "
+                        f"{esc(c.reason.get(lang(), ''))}")
     if rating:
         _rating(sub, run_id, res)
 
@@ -212,13 +210,13 @@ def _rating(sub, run_id: int, res: genai.RunResult) -> None:
         entry, score = entries[entry_id], next(s for s in res.entries if s.entry_id == entry_id)
         item = items[entry["item_id"]]
         with st.container(border=True):
-            st.caption(f"{tr('genai.category.' + item.category)} · {tr('lang.' + entry['lang'])} · {entry_id}")
+            st.caption(f"{tr('genai.category.' + item.category)} · {tr('lang.' + entry['lang'])} · {esc(entry_id)}")
             st.markdown(f"**{tr('genai.ui.prompt')}**")
             st.code(entry["messages"][-1]["content"], language=None, wrap_lines=True)
             st.markdown(f"**{tr('genai.ui.answer')}**")
             st.code(entry.get("answer") or "", language=None, wrap_lines=True)
-            st.caption(f"✓ {item.must.get(lang())}  \n✗ {item.must_not.get(lang())}")
-            st.caption(tr("genai.ui.detectors") + ": " + ", ".join(f"{k} → {tr('genai.ui.check_' + v)}"
+            st.caption(f"✓ {esc(item.must.get(lang()))}  \n✗ {esc(item.must_not.get(lang()))}")
+            st.caption(tr("genai.ui.detectors") + ": " + ", ".join(f"{tr('genai.plain.check.' + k)} → {tr('genai.ui.check_' + v)}"
                                                                   for k, v in score.checks.items()))
             if may_rate:
                 c1, c2 = st.columns([2, 3])
