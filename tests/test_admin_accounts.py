@@ -20,6 +20,7 @@ APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 @pytest.fixture
 def office(home):
     wb = Workbench.open(home)
+    wb.keys.create_key()  # a registry has its key after init; a backup's manifest is signed with it
     yield wb, People(wb.registry)
     wb.close()
 

@@ -190,11 +190,13 @@ def test_restore_refuses_a_tampered_archive(source, tmp_path):
     flipped = [(m, (d[:100] + bytes([d[100] ^ 1]) + d[101:]) if m.name.startswith("audits/") else d)
                for m, d in members]
     _refused(home, _write_tar(tmp_path / "flipped.tar", flipped), bk.TAMPERED)
-    extra = [*members[:-1], ("files/ab/cd/evil", b"x"), members[-1]]
+    body, seal = members[:-2], members[-2:]  # the manifest and its signature come last
+    assert [m.name for m, _ in seal] == [bk.MANIFEST, bk.SIGNATURE]
+    extra = [*body, ("files/ab/cd/evil", b"x"), *seal]
     _refused(home, _write_tar(tmp_path / "extra.tar", extra), bk.UNSAFE_MEMBER)
-    manifest = json.loads(members[-1][1])
+    manifest = json.loads(seal[0][1])
     manifest["files"].append({"path": "../outside", "size": 1, "sha256": "0" * 64})
-    escape = [*members[:-1], ("../outside", b"x"), (bk.MANIFEST, json.dumps(manifest).encode())]
+    escape = [*body, ("../outside", b"x"), (bk.MANIFEST, json.dumps(manifest).encode()), seal[1]]
     _refused(home, _write_tar(tmp_path / "escape.tar", escape), bk.UNSAFE_MEMBER)
     assert not (tmp_path / "outside").exists()
     not_tar = tmp_path / "registry.db"

@@ -209,7 +209,7 @@ def test_head_file_and_export_anchor_catch_a_rewrite_with_the_home_copied(origin
     copy = _copy(home, tmp_path)
     wb = Workbench.open(copy)
     head_file = tmp_path / "elsewhere" / "head.json"
-    write_head_file(wb.registry, head_file)
+    write_head_file(wb.registry, head_file, wb.keys)
     wb.close()
     attack(copy, whole_log_deleted, {})
     (copy / "keys" / "log-head.json").unlink()

@@ -6,13 +6,17 @@ from pathlib import Path
 
 from .db import Registry
 from .errors import NotFound
-from .models import Actor, LogCheck
+from .models import Actor
 from .permissions import require
 
 
-def verify_log(reg: Registry, actor: Actor) -> LogCheck:
+def verify_log(reg: Registry, actor: Actor, *, keys=None, audits_dir: Path | None = None):
+    """The same whole check as ``workbench verify-log`` (chain, seals, anchors, state against
+    the events): an ``integrity.IntegrityReport``."""
     require(actor, "log.verify")
-    return reg.verify_log()
+    from .integrity import verify_registry
+
+    return verify_registry(reg, keys, audits_dir=audits_dir)
 
 
 def backup(reg: Registry, actor: Actor, dest: str | Path) -> Path:

@@ -9,14 +9,20 @@
   archive holds exactly the PDFs of the decisions it holds;
 - ``keys/``: the signing key sets, the log key and a log-head witness written for the
   snapshot's own head;
-- ``MANIFEST.json`` last: every member's size and SHA-256. An archive cut short has no
-  manifest and is refused.
+- ``MANIFEST.json``: every member's size and SHA-256. An archive cut short has no
+  manifest and is refused;
+- ``MANIFEST.p7s`` last: a detached CMS signature of the manifest by the committee's
+  current signing key (which needs the key's passphrase, ``WORKBENCH_KEY_PASSPHRASE``).
 
 The archive is written to ``DEST.part`` and renamed when complete.
 
 ``restore_home`` checks the archive before touching anything: the manifest is there, every
-member is listed once with its hash, nothing else is in it, no path leaves the home, and the
-database is a workbench registry whose event log verifies. It extracts into a staging folder
+member is listed once with its hash, nothing else is in it, no path leaves the home, the
+database is a workbench registry whose event log verifies, and the manifest is signed by the
+archive's own current key *and that key opens with the operator's passphrase* (proof that
+whoever made the archive held the committee's key; the certificate inside the archive alone
+would prove nothing, an attacker could swap it). See docs/backup.md for what this does and
+does not stop. It extracts into a staging folder
 inside the home, then swaps folder by folder following a journal
 (``.restore-journal.json``); :func:`recover` (run when a workbench opens) finishes a swap a
 killed process left half-done, so the home is always either the old one or the restored
@@ -48,6 +54,7 @@ from .models import now_iso
 
 FORMAT = "ai-safe-workbench/backup/1"
 MANIFEST = "MANIFEST.json"
+SIGNATURE = "MANIFEST.p7s"
 MANAGED = ("registry.db", "files", "audits", "keys")  # what a restore replaces
 _DB_SIDE_FILES = ("registry.db-wal", "registry.db-shm", "registry.db-journal")
 JOURNAL = ".restore-journal.json"
@@ -61,6 +68,10 @@ INCOMPLETE = "ops.backup.incomplete"
 UNSAFE_MEMBER = "ops.backup.unsafe_member"
 BAD_REGISTRY = "ops.backup.bad_registry"
 WRITE_FAILED = "ops.backup.write_failed"
+UNSIGNED = "backup_seal.unsigned"
+BAD_SIGNATURE = "backup_seal.bad_signature"
+KEY_NOT_OPENED = "backup_seal.key_not_opened"
+CANNOT_SIGN = "backup_seal.cannot_sign"
 
 Progress = Callable[[int, int], None]
 
@@ -125,7 +136,33 @@ def _snapshot(db_path: Path, target: Path) -> None:
         dest.close()
 
 
-def backup_home(home, dest: str | Path, *, progress: Progress | None = None) -> BackupSummary:
+def _keystore(root: Path, db_path: Path, passphrase: str | None = None):
+    """The signing keys under ``root/keys``, for the registry at ``db_path`` (demo or not)."""
+    from .signing import KeyStore
+
+    def demo() -> bool:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'demo'").fetchone()
+        except sqlite3.Error:
+            row = None
+        finally:
+            conn.close()
+        return bool(row and row[0] == "1")
+
+    return KeyStore(root, passphrase=passphrase, demo_registry=demo)
+
+
+def _sign_manifest(keystore, manifest: bytes) -> bytes:
+    from .signing import SigningError
+
+    try:
+        return keystore.sign_detached(manifest)
+    except SigningError as exc:
+        raise BackupError(CANNOT_SIGN, reason=exc.translate("en")) from None
+
+
+def backup_home(home, dest: str | Path, *, progress: Progress | None = None, keystore=None) -> BackupSummary:
     """Archive the whole home into ``dest`` (a tar file), online.
 
     Parameters
@@ -136,6 +173,10 @@ def backup_home(home, dest: str | Path, *, progress: Progress | None = None) -> 
         The archive to write; replaced only when the new one is complete.
     progress:
         Called with (bytes done, bytes in all) as members are written.
+    keystore:
+        The committee's keys, to sign the manifest (default: the home's, with the
+        passphrase from ``WORKBENCH_KEY_PASSPHRASE``). Without a usable key no archive is
+        written (``backup_seal.cannot_sign``): an unsigned archive could not be restored.
     """
     dest = Path(dest)
     try:
@@ -195,15 +236,20 @@ def backup_home(home, dest: str | Path, *, progress: Progress | None = None) -> 
             manifest = json.dumps({"format": FORMAT, "created_at": now_iso(), "schema_version": SCHEMA_VERSION,
                                    "log_head": f"{head_id}:{head_hash}", "events": events, "files": entries},
                                   indent=1).encode("utf-8")
-            info = tarfile.TarInfo(MANIFEST)
-            info.size, info.mtime, info.mode = len(manifest), int(time.time()), 0o644
-            tar.addfile(info, io.BytesIO(manifest))
+            signature = _sign_manifest(keystore or _keystore(home.root, snapshot), manifest)
+            for name, data in ((MANIFEST, manifest), (SIGNATURE, signature)):
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+                tar.addfile(info, io.BytesIO(data))
         _fsync(part)
         _checkpoint("archive_written")
         os.replace(part, dest)
     except (OSError, sqlite3.Error) as exc:
         part.unlink(missing_ok=True)
         raise BackupError(WRITE_FAILED, path=str(dest)) from exc
+    except BackupError:
+        part.unlink(missing_ok=True)
+        raise
     finally:
         snapshot.unlink(missing_ok=True)
     return BackupSummary(path=str(dest), files=len(entries), bytes=total, events=events,
@@ -221,12 +267,21 @@ def _safe_name(name: str) -> bool:
 
 def read_manifest(archive: str | Path) -> dict:
     """The archive's manifest, checked for shape; ``BackupError`` if absent or unreadable."""
+    return _read_sealed(archive)[0]
+
+
+def _read_sealed(archive: str | Path) -> tuple[dict, bytes, bytes | None]:
+    """The manifest (parsed and as bytes) and its signature (None when the archive has none)."""
     try:
         with tarfile.open(archive, mode="r:") as tar:
-            member = next((m for m in tar if m.name == MANIFEST), None)
+            found = {m.name: m for m in tar if m.name in (MANIFEST, SIGNATURE)}
+            member = found.get(MANIFEST)
             if member is None or not member.isfile():
                 raise BackupError(NO_MANIFEST)
-            manifest = json.loads(tar.extractfile(member).read())
+            raw = tar.extractfile(member).read()
+            seal = found.get(SIGNATURE)
+            signature = tar.extractfile(seal).read() if seal is not None and seal.isfile() else None
+        manifest = json.loads(raw)
     except BackupError:
         raise
     except (tarfile.TarError, OSError, EOFError):
@@ -236,7 +291,28 @@ def read_manifest(archive: str | Path) -> dict:
     if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
             or not isinstance(manifest.get("files"), list)):
         raise BackupError(NO_MANIFEST)
-    return manifest
+    return manifest, raw, signature
+
+
+def _check_seal(staging: Path, manifest: bytes, signature: bytes, passphrase: str | None) -> None:
+    """The manifest is signed by the staged home's *current* key, and that key opens with the
+    operator's passphrase (an attacker can put any certificate into an archive, not a key
+    that opens with a passphrase they do not know)."""
+    from .integrity import verify_detached
+    from .signing import SigningError
+
+    keys = _keystore(staging, staging / "registry.db", passphrase)
+    try:
+        current = keys.describe().fingerprint_sha256
+        roots = keys.committee_certificates()[:1]  # the current certificate alone is the anchor
+    except (SigningError, OSError, ValueError, KeyError):
+        raise BackupError(BAD_SIGNATURE) from None
+    if verify_detached(manifest, signature, roots) != current:
+        raise BackupError(BAD_SIGNATURE)
+    try:
+        keys.sign_detached(b"restore: the archive's key opens with this passphrase")
+    except SigningError as exc:
+        raise BackupError(KEY_NOT_OPENED, reason=exc.translate("en")) from None
 
 
 def _extract_checked(archive: Path, staging: Path, manifest: dict, progress: Progress | None) -> None:
@@ -253,7 +329,7 @@ def _extract_checked(archive: Path, staging: Path, manifest: dict, progress: Pro
     try:
         with tarfile.open(archive, mode="r:") as tar:
             for member in tar:
-                if member.name == MANIFEST:
+                if member.name in (MANIFEST, SIGNATURE):
                     continue
                 if member.name not in listed or member.name in seen or not member.isfile():
                     raise BackupError(UNSAFE_MEMBER, name=member.name)
@@ -305,10 +381,12 @@ def _check_staged_registry(staging: Path) -> None:
         raise BackupError(BAD_REGISTRY, detail=f"{check.problem} #{check.first_broken_id}")
 
 
-def stage_restore(home, archive: str | Path, *, progress: Progress | None = None) -> Path:
+def stage_restore(home, archive: str | Path, *, progress: Progress | None = None,
+                  passphrase: str | None = None) -> Path:
     """Check the archive and unpack it into a staging folder inside the home.
 
     Nothing of the current home is touched; on any error the staging folder is removed.
+    ``passphrase`` (default ``WORKBENCH_KEY_PASSPHRASE``) must open the archive's key.
 
     Returns
     -------
@@ -318,13 +396,16 @@ def stage_restore(home, archive: str | Path, *, progress: Progress | None = None
     archive = Path(archive)
     if not archive.is_file():
         raise BackupError(NOT_AN_ARCHIVE, path=archive.name)
-    manifest = read_manifest(archive)
+    manifest, raw, signature = _read_sealed(archive)
+    if signature is None:
+        raise BackupError(UNSIGNED)
     home.root.mkdir(parents=True, exist_ok=True)
     staging = home.root / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     try:
         _extract_checked(archive, staging, manifest, progress)
         _check_staged_registry(staging)
+        _check_seal(staging, raw, signature, passphrase)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -369,9 +450,9 @@ def _finish_swap(root: Path, staging: Path, old: Path) -> None:
 
 
 def restore_home(home, archive: str | Path, *, progress: Progress | None = None,
-                 confirm: Callable[[], bool] | None = None) -> bool:
+                 confirm: Callable[[], bool] | None = None, passphrase: str | None = None) -> bool:
     """Check, stage, (confirm,) swap. Returns False when ``confirm`` declined; the home is untouched."""
-    staging = stage_restore(home, archive, progress=progress)
+    staging = stage_restore(home, archive, progress=progress, passphrase=passphrase)
     try:
         if confirm is not None and not confirm():
             shutil.rmtree(staging, ignore_errors=True)

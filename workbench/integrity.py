@@ -7,9 +7,11 @@ so the log is also *anchored* outside it:
 - every signed audit PDF carries the log's head when it was signed (``AISafeLogHead`` in its
   /Keywords and a line of text), and so does every signed open-data export (``log_head`` in
   ``registry.json``); a head file the operator keeps elsewhere (``workbench verify-log
-  --write-head FILE``) is a third kind. An anchor ``N:H`` holds when event ``N`` is in the
-  log with hash ``H``: a truncated, deleted or rewritten log fails it. An anchor counts only
-  when the document carrying it is the committee's, unchanged.
+  --write-head FILE``) is a third kind, signed by the committee's key (a detached CMS
+  signature over its fields), so that someone who can write files but does not know the
+  key's passphrase cannot rewrite it to match a forged log. An anchor ``N:H`` holds when
+  event ``N`` is in the log with hash ``H``: a truncated, deleted or rewritten log fails it.
+  An anchor counts only when the document carrying it is the committee's, unchanged.
 
 And the state is checked against the log: every decision must match its ``decision.recorded``
 event (outcome, submission, evidence) and its ``audit_pdf.signed`` event (the PDF's hash);
@@ -19,6 +21,7 @@ A row changed without an event is reported.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -36,6 +39,8 @@ ANCHOR_MISSING_EVENT = "ops.log.anchor_missing_event"
 ANCHOR_MISMATCH = "ops.log.anchor_mismatch"
 ANCHOR_UNSIGNED = "ops.log.anchor_unsigned"
 HEAD_FILE_UNREADABLE = "ops.log.head_file_unreadable"
+HEAD_FILE_UNSIGNED = "backup_seal.head_unsigned"
+HEAD_FILE_BAD_SIGNATURE = "backup_seal.head_bad_signature"
 DECISION_NO_EVENT = "ops.state.decision_no_event"
 DECISION_CHANGED = "ops.state.decision_changed"
 DECISION_DELETED = "ops.state.decision_deleted"
@@ -135,16 +140,62 @@ def export_anchor(folder: Path, keystore) -> tuple[list[Anchor], list[Finding]]:
     return [Anchor(source=source, event_id=head[0], hash=head[1])], []
 
 
-def head_file_anchor(path: Path) -> tuple[list[Anchor], list[Finding]]:
-    """The anchor in a head file written by ``verify-log --write-head``."""
+def verify_detached(data: bytes, signature: bytes, roots: list) -> str | None:
+    """The SHA-256 fingerprint of the certificate whose detached CMS ``signature`` over ``data``
+    is intact, valid and chains to one of ``roots`` (asn1crypto certificates); else None.
+
+    Offline: only the given roots, no fetching, no system CA list.
+    """
+    import asyncio
+
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko_certvalidator import ValidationContext
+
+    from ._blocking import run_blocking
+
+    if not roots:
+        return None
+    try:
+        signed_data = cms.ContentInfo.load(signature)["content"]
+        signed_data.native  # parse fully now: a damaged signature fails here  # noqa: B018
+        context = ValidationContext(trust_roots=list(roots), allow_fetching=False, revocation_mode="soft-fail")
+        usage = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
+        status = run_blocking(asyncio.run, async_validate_detached_cms(
+            data, signed_data, signer_validation_context=context, key_usage_settings=usage))
+    except Exception:  # any malformed input is simply not a valid signature
+        return None
+    if not (status.intact and status.valid and status.trusted) or status.signing_cert is None:
+        return None
+    return hashlib.sha256(status.signing_cert.dump()).hexdigest()
+
+
+def _head_payload(data: dict) -> bytes:
+    """The bytes a head file's signature covers: its fields without the signature, canonical."""
+    return json.dumps({k: v for k, v in data.items() if k != "signature"}, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def head_file_anchor(path: Path, keystore=None) -> tuple[list[Anchor], list[Finding]]:
+    """The anchor in a head file written by ``verify-log --write-head``, if the committee signed it."""
+    source = Path(path).name
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         head = _parse_head(f"{int(data['event_id'])}:{data['hash']}")
     except (OSError, ValueError, KeyError, TypeError):
         head = None
     if head is None:
-        return [], [Finding(key=HEAD_FILE_UNREADABLE, params={"source": Path(path).name})]
-    return [Anchor(source=f"head file {Path(path).name}", event_id=head[0], hash=head[1])], []
+        return [], [Finding(key=HEAD_FILE_UNREADABLE, params={"source": source})]
+    if not isinstance(data.get("signature"), str):
+        return [], [Finding(key=HEAD_FILE_UNSIGNED, params={"source": source})]
+    try:
+        signature = base64.b64decode(data["signature"], validate=True)
+    except ValueError:
+        signature = b""
+    if keystore is None or verify_detached(_head_payload(data), signature, keystore.trust_roots()) is None:
+        return [], [Finding(key=HEAD_FILE_BAD_SIGNATURE, params={"source": source})]
+    return [Anchor(source=f"head file {source}", event_id=head[0], hash=head[1])], []
 
 
 def check_anchors(hashes: dict[int, str], anchors: list[Anchor]) -> list[Finding]:
@@ -161,11 +212,14 @@ def check_anchors(hashes: dict[int, str], anchors: list[Anchor]) -> list[Finding
     return findings
 
 
-def write_head_file(reg: Registry, path: Path) -> dict:
-    """Write the log's current head to ``path`` (to keep somewhere the database's users cannot write)."""
+def write_head_file(reg: Registry, path: Path, keystore) -> dict:
+    """Write the log's current head to ``path``, signed by the committee's key (to keep somewhere
+    the database's users cannot write). Signing needs the key's passphrase: a ``SigningError``
+    says what is missing, and nothing is written."""
     event_id, digest = reg.head()
     data = {"format": HEAD_FILE_FORMAT, "event_id": event_id, "hash": digest, "written_at": now_iso(),
             "registry": str(reg.path) if reg.path else ":memory:"}
+    data["signature"] = base64.b64encode(keystore.sign_detached(_head_payload(data))).decode("ascii")
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     try:
@@ -281,7 +335,7 @@ def verify_registry(reg: Registry, keystore=None, *, audits_dir: Path | None = N
             anchors += found
             report.findings += problems
     for path in head_files:
-        found, problems = head_file_anchor(path)
+        found, problems = head_file_anchor(path, keystore)
         anchors += found
         report.findings += problems
     witness = read_witness(reg.keys_dir) if reg.keys_dir is not None else None
@@ -297,4 +351,4 @@ def verify_registry(reg: Registry, keystore=None, *, audits_dir: Path | None = N
 
 
 __all__ = ["Anchor", "Finding", "IntegrityReport", "check_anchors", "check_decisions", "check_labels",
-           "replay_labels", "verify_registry", "write_head_file"]
+           "replay_labels", "verify_detached", "verify_registry", "write_head_file"]

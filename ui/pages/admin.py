@@ -98,11 +98,13 @@ def render() -> None:
                            icon=":material/download:")
     st.subheader(tr("admin.log"))
     if st.button(tr("admin.verify_log"), key="verify_log"):
-        check = reg.verify_log()
-        if check.ok:
-            st.success(tr("cli.log_ok", events=check.events))
-        else:
-            st.error(tr("cli.log_broken", id=check.first_broken_id, problem=tr(check.problem)))
+        with friendly():  # the same whole check as the CLI's verify-log
+            report = admin_service.verify_log(reg, actor(), keys=workbench().keys, audits_dir=workbench().home.audits)
+            lines = report.explain(lang())
+            if report.ok:
+                st.success(tr("cli.log_ok", events=report.events) + "  \n" + esc(lines[-1]))
+            else:
+                st.error("  \n".join(esc(line) for line in lines))
 
 
 def _public_url(reg) -> None:

@@ -195,5 +195,5 @@ def verify_log(head_files: tuple[Path, ...], exports: tuple[Path, ...], write_he
     click.echo(t("cli.log_ok", lang, events=report.events))
     click.echo(report.explain(lang)[-1])
     if write_head is not None:
-        data = write_head_file(wb.registry, write_head)
+        data = write_head_file(wb.registry, write_head, wb.keys)
         click.echo(t("ops.log.head_written", lang, id=data["event_id"], path=str(write_head)))
