@@ -85,7 +85,7 @@ def test_vendor_text_in_the_endpoint_line_is_shown_as_text(setup):
     at = _app(people.reviewer1, sub_id, "en")
     assert not at.exception
     line = next(c.value for c in at.caption if "FREE" in c.value)
-    assert r"\*\*FREE\*\* \[click\](https\://evil.example) \:red\[x\] \<img src=x\>" in line
+    assert r"\*\*FREE\*\* \[click\](https\:" + "\u2060" + r"//evil.example) \:red\[x\] \<img src=x\>" in line
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

@@ -40,3 +40,13 @@ def test_fairness_panel_shows_group_values_from_the_file_as_text(lang):
     assert mentions, rendered                                   # the group is named ...
     assert not any(re.search(r"(?<!\\)\]\(", r) for r in rendered)   # ... but never as a link
     assert all(r"\[win\]" in r for r in mentions)
+
+
+def test_bare_urls_and_addresses_are_not_turned_into_links():
+    """GFM links a bare ``https://…``, ``www.…`` or ``a@b.kz`` even when escaped; esc breaks them."""
+    from ui.text import esc
+
+    shown = esc("see https://evil.example, WWW.evil.example or write to help@evil.example at 10:30")
+    assert not re.search(r"://|www\.|@\w", shown, re.I)
+    assert shown.replace("\u2060", "").replace("\\", "") == \
+        "see https://evil.example, WWW.evil.example or write to help@evil.example at 10:30"

@@ -179,6 +179,7 @@ def _results(sub, run_id: int, *, rating: bool = True) -> None:
         tr("genai.report.col_category"): tr("genai.category." + c.category),
         tr("genai.report.col_language"): tr("lang." + c.language),
         "n": c.n,
+        tr("genai.plain.col_items"): c.items,
         tr("genai.report.col_share"): "—" if c.estimate is None else
         f"{format_number(100 * c.estimate, lang(), 0)} % [{format_number(100 * c.ci_low, lang(), 0)}; "
         f"{format_number(100 * c.ci_high, lang(), 0)}]",

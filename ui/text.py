@@ -25,6 +25,7 @@ import streamlit as st
 _INLINE = re.compile(r"([\\`*_\[\]<>|~$:&])")
 # ... and those that matter only at the start of a line (headings, lists, quotes, rules).
 _LINE_START = re.compile(r"^([ \t]*)(?:([#>+\-=])|(\d+)([.)]))", re.M)
+_AUTOLINK = re.compile(r"(\\:(?=//)|\bwww(?=\.)|@(?=\w))", re.I)
 _INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
@@ -33,6 +34,9 @@ def esc(value: object) -> str:
     control and bidi-override characters removed, line breaks kept as breaks."""
     text = _INVISIBLE.sub("", "" if value is None else str(value)).replace("\r\n", "\n")
     text = _INLINE.sub(r"\\\1", text)
+    # GFM turns bare URLs and e-mail addresses into links even when escaped: an invisible
+    # word joiner (U+2060) after "://", "www" and "@" keeps them text.
+    text = _AUTOLINK.sub("\\1\u2060", text)
     text = _LINE_START.sub(lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\" + m.group(4)),
                            text)
     return text.replace("\n", "  \n")
