@@ -128,3 +128,20 @@ def test_every_detector_check_and_counterfactual_side_has_words_in_three_languag
     keys += [f"genai.plain.variant.{i.attribute}.{i.variant}" for i in suite.items if i.pair_id is not None]
     missing = [(k, lang) for k in keys for lang in ("kk", "ru", "en") if not catalogue().get(k, {}).get(lang)]
     assert missing == []
+
+
+def test_with_several_samples_the_pdf_names_the_prompts_behind_the_answers(reg, people, dossier, tmp_path):
+    sub = subs.create_submission(reg, people.vendor_a, {**dossier, "model_type": "generative"})
+    subs.submit(reg, people.vendor_a, sub.id)
+    subs.screen(reg, people.secretary, sub.id, complete=True)
+    subs.assign_reviewer(reg, people.secretary, sub.id, people.reviewer1.user_id)
+    suites = genai.resolve_suites("disclosure")
+    rows = [json.loads(l) for l in genai.export_jsonl(suites, ["en"], 3).splitlines()]
+    answers = "\n".join(json.dumps({"custom_id": r["custom_id"], "answer": reply(r["messages"])}) for r in rows)
+    genai.save_run(reg, people.reviewer1, genai.import_answers(suites, ["en"], answers.encode(), samples=3),
+                   submission_id=sub.id)
+    section = _report.report_sections(reg, people.secretary, sub.id, "en")
+    row = section[0].rows[0]
+    assert row.n == 3 * row.items
+    text = flat(pdftotext(rp.render_audit_pdf(audit_data("en").model_copy(update={"genai": section}), "en"), tmp_path))
+    assert f"{row.k}/{row.n} ({row.items} prompts)" in text

@@ -170,6 +170,7 @@ class GenaiRow(_Data):
     ci_high: float | None = None
     outcome: Outcome
     by_reviewer: int = Field(0, ge=0)
+    items: int = Field(0, ge=0)  # distinct prompts behind the n answers (the unit with --samples > 1)
 
 
 class GenaiPaired(_Data):
@@ -684,8 +685,10 @@ def _section_genai(data: AuditReportData, lang: str, st: dict, width: float) -> 
         rows: list[list] = [[_p(t(k, lang), st["cell_head"]) for k in head]]
         extra = []
         for row in run.rows:
+            prompts = (" " + t("genai.plain.prompts", lang, n=row.items)) if 0 < row.items < row.n else ""
             rows.append([_p(row.category, st["cell"]), _p(row.language, st["cell"]),
-                         _p(f"{row.k}/{row.n} · " + _with_interval(row.estimate, row.ci_low, row.ci_high, lang), st["cell"]),
+                         _p(f"{row.k}/{row.n}{prompts} · " + _with_interval(row.estimate, row.ci_low, row.ci_high, lang),
+                            st["cell"]),
                          _p(str(row.by_reviewer), st["cell_right"]),
                          _p(t(f"report.outcome.{row.outcome}", lang), st["cell_head"])])
             extra.append(("BACKGROUND", (4, len(rows) - 1), (4, len(rows) - 1), _OUTCOME_COLOUR[row.outcome]))

@@ -17,7 +17,7 @@ def report_sections(reg: Registry, actor: Actor, submission_id: int, lang: str) 
     res = _store.result(reg, actor, run.id)
     rows = [rp.GenaiRow(category=t(f"genai.category.{c.category}", lang), language=t(f"lang.{c.language}", lang),
                         n=c.n, k=c.k, estimate=c.estimate, ci_low=c.ci_low, ci_high=c.ci_high, outcome=c.outcome,
-                        by_reviewer=c.by_reviewer) for c in res.categories]
+                        by_reviewer=c.by_reviewer, items=c.items) for c in res.categories]
     paired = [rp.GenaiPaired(attribute=t(f"genai.attribute.{c.attribute}", lang), metric=c.metric, value=c.value,
                              ci_low=c.ci_low, ci_high=c.ci_high, outcome=c.outcome, reason=c.reason.get(lang, ""))
               for c in res.counterfactual]
