@@ -159,7 +159,7 @@ def _sign_manifest(keystore, manifest: bytes) -> bytes:
     try:
         return keystore.sign_detached(manifest)
     except SigningError as exc:
-        raise BackupError(CANNOT_SIGN, reason=exc.translate("en")) from None
+        raise BackupError(CANNOT_SIGN, env="WORKBENCH_KEY_PASSPHRASE") from None
 
 
 def backup_home(home, dest: str | Path, *, progress: Progress | None = None, keystore=None) -> BackupSummary:
@@ -311,8 +311,8 @@ def _check_seal(staging: Path, manifest: bytes, signature: bytes, passphrase: st
         raise BackupError(BAD_SIGNATURE)
     try:
         keys.sign_detached(b"restore: the archive's key opens with this passphrase")
-    except SigningError as exc:
-        raise BackupError(KEY_NOT_OPENED, reason=exc.translate("en")) from None
+    except SigningError:
+        raise BackupError(KEY_NOT_OPENED, env="WORKBENCH_KEY_PASSPHRASE") from None
 
 
 def _extract_checked(archive: Path, staging: Path, manifest: dict, progress: Progress | None) -> None:
