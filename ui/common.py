@@ -121,7 +121,7 @@ def signin_url(next_url: str | None = None) -> str:
 def show_error(exc: WorkbenchError) -> None:
     from ui.text import err_text
 
-    st.error(err_text(exc, lang()), icon="⚠️")
+    st.error(err_text(exc, lang()), icon=":material/error:")  # an emoji would be read out untranslated
 
 
 @contextlib.contextmanager

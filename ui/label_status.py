@@ -18,8 +18,13 @@ _ICON = {"active": ":material/verified:", "suspended": ":material/pause_circle:"
 
 def sentence(state: label_state.LabelState) -> str:
     label = state.label
-    text = tr(f"staff.label_{state.status}", label=label.id, until=format_date(label.valid_until, lang()),
-              date=format_date(state.since, lang()), reason=esc(state.reason or "—"), by=state.superseded_by or "—")
+    # The box's icon is hidden from screen readers (Streamlit), so the status is said in words first.
+    words = f"**{tr('label_status.' + state.status)}**"
+    if state.under_re_review:
+        words += f" · **{tr('daily.re_review.badge')}**"
+    text = words + " · " + tr(f"staff.label_{state.status}", label=label.id, until=format_date(label.valid_until, lang()),
+                              date=format_date(state.since, lang()), reason=esc(state.reason or "—"),
+                              by=state.superseded_by or "—")
     if state.under_re_review:
         since = state.re_review.since if state.re_review else state.since
         text += "  \n" + tr("staff.label_under_re_review", date=format_date(since, lang()),
