@@ -311,8 +311,7 @@ def _reviewer_two(screen: Screen, cast: Cast, sub_id: int) -> None:
     the same service calls here."""
     reviewer = cast.actor("rev2")
     reg = cast.wb.registry
-    screen.nav("nav.assignments")
-    screen.click(f"rev_open_{sub_id}")
+    _inbox(screen, cast, "rev2", "assigned", {"tool": TOOL, "id": sub_id}, "second_reviewer_reads_the_assignment")
     screen.see(screen.tr("wizard.conflict_title"))
     screen.form_submit(f"coi_{sub_id}").click()
     wait_until(lambda: subs.conflict_declared(reg, reviewer, sub_id) is False, message="no declaration saved")
@@ -550,6 +549,20 @@ def _public_page_says_under_re_review(screen: Screen, label_id: str, server: str
     assert "can-no" in can.get_attribute("class")
     assert screen.tr("daily.can.re_review_suspended").split("(")[0].strip() in can.inner_text()
     screen.shots.take(page, "public_label_page_under_re_review")
+    page.set_viewport_size({"width": 360, "height": 740})  # a parent's phone
+    page.goto(f"{server}/registry?lang={screen.lang}")
+    page.locator(".card .badge.s-re_review").first.wait_for()
+    screen.shots.take(page, "public_registry_card_under_re_review_360px")
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def _parent_follows_the_complaint(screen: Screen, cast: Cast, reference: str, server: str) -> None:
+    """The parent follows the complaint up by its reference: the outcome, in the page's language."""
+    page = screen.page
+    page.goto(f"{server}/complaint?ref={reference}&lang={screen.lang}")
+    tracked = public.complaint_status(cast.wb.registry, PUBLIC, reference).status_text(screen.lang)
+    page.get_by_text(tracked).wait_for()
+    screen.shots.take(page, "parent_reads_the_outcome")
 
 
 def _vendor_sees_suspension_and_re_review(screen: Screen, cast: Cast, sub_id: int, label_id: str) -> None:
@@ -636,6 +649,7 @@ def test_the_whole_journey_in_the_browser(lang, cast, open_screen, server, tmp_p
     reference = _parent_complains(visitor, cast, label_id, server)
     case_id = _secretary_suspends_and_opens_a_re_review(secretary, cast, label_id, reference)
     _public_page_says_under_re_review(visitor, label_id, server)
+    _parent_follows_the_complaint(visitor, cast, reference, server)
     _vendor_sees_suspension_and_re_review(vendor, cast, sub_id, label_id)
     # every person's inbox was read in the browser above; their notices, by kind:
     for username, kinds in {"vendor": {"clarification_asked", "decision", "label_suspended", "label_re_review",
