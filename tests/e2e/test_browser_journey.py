@@ -561,7 +561,9 @@ def _parent_follows_the_complaint(screen: Screen, cast: Cast, reference: str, se
     page = screen.page
     page.goto(f"{server}/complaint?ref={reference}&lang={screen.lang}")
     tracked = public.complaint_status(cast.wb.registry, PUBLIC, reference).status_text(screen.lang)
-    page.get_by_text(tracked).wait_for()
+    outcome = page.get_by_text(tracked)
+    outcome.wait_for()
+    outcome.scroll_into_view_if_needed()
     screen.shots.take(page, "parent_reads_the_outcome")
 
 
