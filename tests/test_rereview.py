@@ -52,3 +52,52 @@ def test_re_review_from_the_complaint_queue_opens_a_linked_case(issued):  # noqa
     queue.run()
     assert not queue.exception, queue.exception
     assert any(e.proto.expanded for e in queue.expander if f"#{case_id}" in e.label)
+
+
+def _public(wb):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from workbench.web.routes import PublicSite
+
+    return TestClient(Starlette(routes=PublicSite(wb, warm=False).routes()))
+
+
+def test_under_re_review_is_shown_publicly_until_the_case_is_decided(issued):  # noqa: F811
+    """The label page, the registry card and the verify answer say "under re-review" in words and
+    colour; the label stays usable ("yes, for now") unless it is also suspended."""
+    c, sub_id, label_id = issued
+    reg = c.wb.registry
+    client = _public(c.wb)
+    assert "badge s-re_review" not in client.get(f"/label/{label_id}?lang=ru").text
+    complaint = file_complaint(reg, label_id=label_id, body="Scores Kazakh essays lower than Russian ones")
+    case_id = rereview.resolve_with_re_review(reg, c.secretary, complaint.reference, "Checked again")
+    for lang in ("kk", "ru", "en"):
+        page = client.get(f"/label/{label_id}?lang={lang}").text
+        assert 'class="badge s-re_review"' in page and t("daily.re_review.badge", lang) in page
+        assert "can-review" in page and t("daily.can.re_review", lang).split(",")[0] in page
+        card = client.get(f"/registry?lang={lang}").text
+        assert 'class="badge s-re_review"' in card and t("daily.re_review.badge", lang) in card
+        verify = client.get(f"/verify?label={label_id}&lang={lang}").text
+        assert t("daily.verify.re_review", lang).split("(")[0].strip() in verify
+    # a suspension while the case runs: "no", and the re-review still said
+    from workbench import labels
+
+    labels.change_label(reg, c.secretary, label_id, "suspend", "After the complaint")
+    page = client.get(f"/label/{label_id}?lang=ru").text
+    assert "can-no" in page and "badge s-re_review" in page
+    assert t("daily.can.re_review_suspended", "ru").split("(")[0].strip() in page
+    assert label_state.state_of(reg, c.vendor, label_id).under_re_review
+    # the vendor's own view of the label says it too, in their language
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["actor"] = c.vendor
+    at.session_state["lang"] = "kk"
+    at.query_params["submission"] = str(sub_id)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(label_id in w.value and t("staff.label_under_re_review", "kk").split("(")[0].strip() in w.value
+               for w in at.warning)
+    # the case decided: no longer under re-review
+    reg.execute("UPDATE submissions SET status = 'rejected' WHERE id = ?", (case_id,))
+    assert not label_state.state_of(reg, c.vendor, label_id).under_re_review
+    assert "badge s-re_review" not in client.get(f"/label/{label_id}?lang=ru").text

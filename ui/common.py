@@ -79,6 +79,12 @@ def identify() -> Actor:
         token = sessions.token_from_cookie(raw, sessions.session_key(wb.home.root))
         who = sessions.resolve(wb.registry, token) or PUBLIC
         st.session_state["_session_token"] = None if who.is_public else token
+        if not who.is_public and st.session_state.get("lang") not in LANGUAGES \
+                and st.query_params.get("lang") not in LANGUAGES:
+            # a reload or a link without ``lang``: the person's own language, not Kazakh by default
+            row = wb.registry.one("SELECT lang FROM users WHERE id = ?", (who.user_id,))
+            if row and row["lang"] in LANGUAGES:
+                st.session_state["lang"] = row["lang"]
     elif "_session_token" in st.session_state:
         who = PUBLIC
     else:
@@ -121,7 +127,7 @@ def signin_url(next_url: str | None = None) -> str:
 def show_error(exc: WorkbenchError) -> None:
     from ui.text import err_text
 
-    st.error(err_text(exc, lang()), icon="⚠️")
+    st.error(err_text(exc, lang()), icon=":material/error:")  # an emoji would be read out untranslated
 
 
 @contextlib.contextmanager

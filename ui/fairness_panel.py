@@ -77,6 +77,7 @@ def render(sub) -> None:
         else:
             bar.progress(1.0, text=tr("fpanel.saved", id=run.id))
             st.session_state[f"fp_show_{sub.id}"] = run.id
+            st.session_state[f"fp_pick_{sub.id}"] = run.id  # the choice below would keep showing an older run
     runs = fairness_runs.list_runs(reg, actor(), sub.id)
     if not runs:
         return

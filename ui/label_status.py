@@ -18,11 +18,17 @@ _ICON = {"active": ":material/verified:", "suspended": ":material/pause_circle:"
 
 def sentence(state: label_state.LabelState) -> str:
     label = state.label
-    text = tr(f"staff.label_{state.status}", label=label.id, until=format_date(label.valid_until, lang()),
-              date=format_date(state.since, lang()), reason=esc(state.reason or "—"), by=state.superseded_by or "—")
+    # The box's icon is hidden from screen readers (Streamlit), so the status is said in words first.
+    words = f"**{tr('label_status.' + state.status)}**"
     if state.under_re_review:
-        text += "  \n" + tr("staff.label_under_re_review", date=format_date(state.since, lang()),
-                            reason=esc(state.reason or "—"))
+        words += f" · **{tr('daily.re_review.badge')}**"
+    text = words + " · " + tr(f"staff.label_{state.status}", label=label.id, until=format_date(label.valid_until, lang()),
+                              date=format_date(state.since, lang()), reason=esc(state.reason or "—"),
+                              by=state.superseded_by or "—")
+    if state.under_re_review:
+        since = state.re_review.since if state.re_review else state.since
+        text += "  \n" + tr("staff.label_under_re_review", date=format_date(since, lang()),
+                            reason=esc((state.re_review.note if state.re_review else state.reason) or "—"))
     return text
 
 
@@ -30,5 +36,6 @@ def show(submission_id: int) -> list[label_state.LabelState]:
     states = label_state.labels_of(workbench().registry, actor(), submission_id)
     for state in states:
         box = st.warning if state.under_re_review and state.status == "active" else _BOX[state.status]
-        box(sentence(state), icon=_ICON[state.status])
+        icon = ":material/rate_review:" if state.under_re_review and state.status == "active" else _ICON[state.status]
+        box(sentence(state), icon=icon)
     return states

@@ -413,9 +413,14 @@ ALTER TABLE users ADD COLUMN lang TEXT NOT NULL DEFAULT 'kk';
 INSERT INTO meta (key, value) SELECT 'notify_cursor', COALESCE(MAX(id), 0) FROM events;
 """
 
+_V13_SESSION_ADDRESS = """
+ALTER TABLE sessions ADD COLUMN address TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+"""
+
 MIGRATIONS: tuple[str, ...] = (_V1_CORE, _V2_INTAKE, _V3_REVIEW, _V4_DECISIONS, _V5_AUDIT_PDFS, _V6_APPEALS,
                                _V7_LOG_SEAL, _V8_THROTTLE_CHALLENGES, _V9_SEARCH, _V10_GENAI_RUNS,
-                               _V11_SESSIONS, _V12_NOTIFICATIONS)
+                               _V11_SESSIONS, _V12_NOTIFICATIONS, _V13_SESSION_ADDRESS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -156,7 +156,12 @@ def t(key: str, lang: str | None = DEFAULT_LANGUAGE, /, **params: Any) -> str:
     A missing key raises ``KeyError``: the meta-test, not the user, should find it.
     """
     text = messages(normalise_language(lang))[key]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    for name, value in params.items():  # "1 дек. 2026 г." ending a sentence: one period, not two
+        if isinstance(value, str) and value.endswith(".") and "{" + name + "}." in text:
+            text = text.replace("{" + name + "}.", "{" + name + "}")
+    return text.format(**params)
 
 
 def has_key(key: str) -> bool:

@@ -36,6 +36,9 @@ REASON_DEACTIVATED = "deactivated"
 REASON_PASSWORD = "password_changed"
 
 
+REVOKED = "daily.sessions.gone"
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     id_prefix: str
@@ -44,6 +47,11 @@ class SessionInfo:
     created_at: str
     last_seen: str
     expires_at: str
+    id: str = ""            # the row's id (the token's SHA-256: no usable cookie)
+    display_name: str = ""
+    role: str = ""
+    address: str = ""       # the address the person signed in from
+    user_agent: str = ""
 
 
 def session_key(home_root: str | Path) -> bytes:
@@ -83,14 +91,18 @@ def _sid(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def create(reg: Registry, user: Actor, *, now: dt.datetime | None = None) -> str:
-    """Start a session for a signed-in person; returns the token (put it in the cookie)."""
+def create(reg: Registry, user: Actor, *, now: dt.datetime | None = None, address: str | None = None,
+           user_agent: str | None = None) -> str:
+    """Start a session for a signed-in person; returns the token (put it in the cookie).
+    ``address`` and ``user_agent`` (the sign-in request's) are shown to the admin."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
+    address, user_agent = (address or "")[:64], (user_agent or "")[:300]
     with reg.transaction():
         reg.insert("sessions", {"id": _sid(token), "user_id": user.user_id, "created_at": now.isoformat(),
-                                "last_seen": now.isoformat(), "expires_at": (now + LIFETIME).isoformat()})
-        reg.record(user, "session.started", "user", user.user_id, {"session": _sid(token)[:12]})
+                                "last_seen": now.isoformat(), "expires_at": (now + LIFETIME).isoformat(),
+                                "address": address, "user_agent": user_agent})
+        reg.record(user, "session.started", "user", user.user_id, {"session": _sid(token)[:12], "address": address})
     return token
 
 
@@ -147,15 +159,37 @@ def _end_all(reg: Registry, actor: Actor | str, user_id: int, reason: str) -> in
 
 
 def active(reg: Registry, actor: Actor, *, now: dt.datetime | None = None) -> list[SessionInfo]:
-    """Live sessions, newest first (the admin's view)."""
+    """Live sessions, newest first (the admin's view): who, role, since when, last seen, from where."""
     require(actor, "users.manage")
     now = now or utcnow()
-    rows = reg.query("SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id "
+    rows = reg.query("SELECT s.*, u.username, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
                      "WHERE s.revoked_at IS NULL AND u.active = 1 AND s.expires_at > ? AND s.last_seen > ? "
                      "ORDER BY s.last_seen DESC", (now.isoformat(), (now - IDLE_TIMEOUT).isoformat()))
-    return [SessionInfo(id_prefix=r["id"][:12], user_id=r["user_id"], username=r["username"],
-                        created_at=r["created_at"], last_seen=r["last_seen"], expires_at=r["expires_at"])
-            for r in rows]
+    return [_info(r) for r in rows]
+
+
+def _info(r: dict) -> SessionInfo:
+    return SessionInfo(id_prefix=r["id"][:12], user_id=r["user_id"], username=r["username"],
+                       created_at=r["created_at"], last_seen=r["last_seen"], expires_at=r["expires_at"],
+                       id=r["id"], display_name=r["display_name"], role=r["role"], address=r["address"],
+                       user_agent=r["user_agent"])
+
+
+def revoke(reg: Registry, actor: Actor, session_id: str) -> SessionInfo:
+    """An admin ends one live session: effective at the person's next click, logged."""
+    from .errors import WorkbenchError
+
+    require(actor, "users.manage")
+    with reg.transaction():
+        row = reg.one("SELECT s.*, u.username, u.display_name, u.role FROM sessions s JOIN users u "
+                      "ON u.id = s.user_id WHERE s.id = ? AND s.revoked_at IS NULL", (str(session_id or ""),))
+        if row is None:
+            raise WorkbenchError(REVOKED)
+        reg.execute("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
+                    (utcnow().isoformat(), REASON_ADMIN, row["id"]))
+        reg.record(actor, "session.revoked", "user", row["user_id"],
+                   {"session": row["id"][:12], "username": row["username"], "address": row["address"]})
+    return _info(row)
 
 
 def must_change_password(reg: Registry, user_id: int | None) -> bool:

@@ -56,6 +56,39 @@ def _account_actions(users) -> None:
                 st.rerun()
 
 
+def _live_sessions() -> None:
+    """Who is signed in now, since when, last seen, from where; end one session (logged)."""
+    from workbench import sessions
+
+    reg = workbench().registry
+    st.subheader(tr("daily.sessions.title"))
+    st.caption(tr("daily.sessions.help"))
+    if done := st.session_state.pop("sessions_done", None):
+        st.success(done)
+    live = sessions.active(reg, actor())
+    if not live:
+        st.info(tr("daily.sessions.none"))
+        return
+    st.dataframe(pd.DataFrame([{
+        tr("daily.sessions.who"): f"{s.display_name} ({s.username})", tr("daily.sessions.role"): tr("role." + s.role),
+        tr("daily.sessions.since"): format_datetime(s.created_at, lang()),
+        tr("daily.sessions.last_seen"): format_datetime(s.last_seen, lang()),
+        tr("daily.sessions.address"): s.address or "—", tr("daily.sessions.browser"): s.user_agent[:60] or "—",
+    } for s in live]), hide_index=True, width="stretch", key="sessions_table")
+    names = {s.id: f"{s.username} · {tr('role.' + s.role)} · {s.address or '—'} · "
+                   f"{format_datetime(s.last_seen, lang())} · {s.id_prefix}" for s in live}
+    with st.container(border=True, key="sessions_revoke"):
+        chosen = st.selectbox(tr("daily.sessions.pick"), list(names), format_func=names.get, key="session_pick")
+        sure = st.checkbox(tr("daily.sessions.confirm"), key="session_sure")
+        if st.button(tr("daily.sessions.revoke"), key="session_revoke", disabled=not sure, icon=":material/logout:"):
+            with friendly():
+                ended = sessions.revoke(reg, actor(), chosen)
+                st.session_state["sessions_done"] = tr("daily.sessions.revoked", username=esc(ended.username),
+                                                       address=esc(ended.address or "—"))
+                st.session_state.pop("session_sure", None)
+                st.rerun()
+
+
 def render() -> None:
     st.title(tr("admin.title"))
     reg = workbench().registry
@@ -80,6 +113,7 @@ def render() -> None:
                                         display_name=name, org_id=org)
                 st.success(tr("cli.user_added", username=esc(user.username), role=tr("role." + user.role.value)))
     _account_actions(users)
+    _live_sessions()
     _public_url(reg)
     st.subheader(tr("admin.backup"))
     st.caption(tr("admin.backup_help"))

@@ -22,7 +22,7 @@ def _open(notice) -> None:
     parts = urlsplit(notice.link)
     script = SCRIPTS.get(parts.path.strip("/"))
     if script:
-        st.switch_page(script, query_params=dict(parse_qsl(parts.query)))
+        st.switch_page(script, query_params={**dict(parse_qsl(parts.query)), "lang": lang()})  # a reload keeps it
     st.rerun()
 
 

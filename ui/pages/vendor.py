@@ -297,7 +297,9 @@ def _thread(sub: Submission) -> None:
     st.markdown(f"**{tr('vendor.thread')}**")
     for msg in subs.thread(reg, actor(), sub.id):
         with st.chat_message("user" if msg.author_role == "vendor" else "assistant", avatar=":material/business:" if msg.author_role == "vendor" else ":material/gavel:"):
-            st.caption(f"{esc(msg.author_name)} · {tr('message.' + msg.kind)} · {format_date(msg.created_at, lang())}"
+            # the avatar is hidden from screen readers: the role is said in words
+            st.caption(f"{esc(msg.author_name)} ({tr('role.' + msg.author_role)}) · {tr('message.' + msg.kind)} · "
+                       f"{format_date(msg.created_at, lang())}"
                        + (f" · {esc(msg.item_id)}" if msg.item_id else ""))
             st.text(msg.body)
     if sub.status is Status.CLARIFICATION:

@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .. import consent, labels, monitoring as mon, public
+from .. import consent, label_state, labels, monitoring as mon, public
 from ..db import Registry
 from ..errors import NotFound
 from ..i18n import LANGUAGES, t
@@ -83,14 +83,22 @@ class Card:
     valid_until: str
     subjects: list[str] = field(default_factory=list)
     grades: str = ""
+    re_review_since: str = ""  # under re-review after a complaint, since this date
 
 
-def _card(label: public.LabelView, lang: str) -> Card:
+def _card(label: public.LabelView, lang: str, reviews: dict[str, label_state.ReReview] | None = None) -> Card:
     grades = label.scope.get("grades") or []
+    review = _re_review(label, reviews or {})
     return Card(id=label.id, tool_name=label.tool_name, tool_version=label.tool_version, vendor=label.vendor,
                 tier=label.tier, status=label.status, valid_until=label.valid_until,
                 subjects=[subject_name(s, lang) for s in label.scope.get("subjects", [])],
-                grades=public._grade_span(grades) if grades else "")
+                grades=public._grade_span(grades) if grades else "",
+                re_review_since=review.since if review else "")
+
+
+def _re_review(label: public.LabelView, reviews: dict[str, label_state.ReReview]) -> label_state.ReReview | None:
+    """A re-review matters to a reader only while the label is in force or suspended."""
+    return reviews.get(label.id) if label.status in ("active", "suspended") else None
 
 
 def registry_context(reg: Registry, lang: str, query: RegistryQuery, *, today: dt.date | None = None) -> dict:
@@ -102,7 +110,8 @@ def registry_context(reg: Registry, lang: str, query: RegistryQuery, *, today: d
     results = public.search_labels(reg, PUBLIC, **query.filters(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                                    today=today)
     subjects = sorted({(s, subject_name(s, lang)) for s in found.subjects}, key=lambda p: public.sort_key(p[1]))
-    return dict(query=query, total=total, page_no=page, pages=pages, cards=[_card(r, lang) for r in results],
+    reviews = label_state.re_reviews(reg, [r.id for r in results])
+    return dict(query=query, total=total, page_no=page, pages=pages, cards=[_card(r, lang, reviews) for r in results],
                 subjects=subjects, grades=found.grades, tiers=public.TIERS, statuses=STATUS_ORDER,
                 prev_params=query.params(page=page - 1) if page > 1 else None,
                 next_params=query.params(page=page + 1) if page < pages else None)
@@ -112,15 +121,21 @@ def registry_context(reg: Registry, lang: str, query: RegistryQuery, *, today: d
 class CanUse:
     """The label page's "Can my school use this tool?" answer: yes, yes-with-conditions, or no."""
 
-    answer: str  # "yes", "conditions", "no", "newer"
+    answer: str  # "yes", "conditions", "review" (yes for now, under re-review), "no", "newer"
     headline: str
     lines: list[str]
     conditions: list[str]
     newer_id: str | None = None
 
 
-def can_use(page: public.LabelPage, lang: str) -> CanUse:
+def can_use(page: public.LabelPage, lang: str, re_review: label_state.ReReview | None = None) -> CanUse:
+    """A label under re-review stays in force (SPEC: only suspension, revocation and expiry end
+    it), so the answer is "yes, for now", with the date the committee started checking again."""
     label = page.label
+    if label.status == "active" and re_review is not None:
+        return CanUse(answer="review", headline=t("daily.can.re_review", lang, until=_date(label.valid_until, lang),
+                                                  date=_date(re_review.since, lang)),
+                      lines=[], conditions=page.conditions(lang))
     if label.status == "active":
         answer = "conditions" if label.conditions else "yes"
         return CanUse(answer=answer, headline=t(f"pubweb.can.{answer}", lang, until=_date(label.valid_until, lang)),
@@ -129,8 +144,11 @@ def can_use(page: public.LabelPage, lang: str) -> CanUse:
         return CanUse(answer="newer", headline=t("pubweb.can.newer", lang, id=label.status_reason), lines=[],
                       conditions=[], newer_id=label.status_reason)
     reason = public.in_reader_language(label.status_reason.strip(), lang)
+    lines = [t("pubweb.can.reason", lang, reason=reason)] if reason else []
+    if re_review is not None and label.status == "suspended":
+        lines.append(t("daily.can.re_review_suspended", lang, date=_date(re_review.since, lang)))
     return CanUse(answer="no", headline=t(f"pubweb.can.no.{label.status}", lang, until=_date(label.valid_until, lang)),
-                  lines=[t("pubweb.can.reason", lang, reason=reason)] if reason else [], conditions=[])
+                  lines=lines, conditions=[])
 
 
 def _date(value: str, lang: str) -> str:
@@ -142,7 +160,9 @@ def _date(value: str, lang: str) -> str:
 def label_context(reg: Registry, lang: str, label_id: str, *, today: dt.date | None = None) -> dict:
     """A label's page: status at a glance, the can-my-school-use-it box, scope, conditions, history."""
     page = public.label_page(reg, PUBLIC, label_id, today=today)
-    return dict(p=page, label=page.label, can=can_use(page, lang), description=page.describe(lang),
+    review = _re_review(page.label, label_state.re_reviews(reg, [page.label.id]))
+    return dict(p=page, label=page.label, can=can_use(page, lang, review), description=page.describe(lang),
+                re_review_line=t("daily.re_review.since", lang, date=_date(review.since, lang)) if review else "",
                 validity=page.validity_line(lang), status_line=page.status_line(lang),
                 consent_ok=page.label.status in consent.USABLE_STATUSES, consent_langs=LANGUAGES)
 
@@ -160,7 +180,12 @@ def verify_context(reg: Registry, keys, lang: str, *, label_id: str | None = Non
         for line in result.explain(lang):  # each starts with ✔ or ✘
             ok = line.startswith("✔")
             lines.append((ok, line.lstrip("✔✘ ").strip()))
-    return dict(result=result, lines=lines, label_id=label_id or "")
+    re_review_line = ""
+    if result is not None and result.label_id and result.label_status in ("active", "suspended"):
+        review = label_state.re_reviews(reg, [result.label_id]).get(result.label_id)
+        if review is not None:
+            re_review_line = t("daily.verify.re_review", lang, date=_date(review.since, lang))
+    return dict(result=result, lines=lines, label_id=label_id or "", re_review_line=re_review_line)
 
 
 def complaint_context(reg: Registry, lang: str, *, label_id: str = "", reference: str = "",

@@ -145,7 +145,7 @@ async def signin_form(request: Request) -> Response:
 
 
 def _check(username: str, password: str, new_password: str, new_password2: str, lang: str,
-           source: str | None = None):
+           source: str | None = None, user_agent: str = ""):
     """The blocking part of a sign-in (Argon2, SQLite): returns (token, error, ask_new_password)."""
     wb = _workbench()
     reg = wb.registry
@@ -163,7 +163,7 @@ def _check(username: str, password: str, new_password: str, new_password2: str, 
         except WorkbenchError as exc:
             return None, exc.translate(lang), True
     notifications.set_language(reg, who.user_id, lang)  # their notices and e-mails follow it
-    return sessions.create(reg, who), "", False
+    return sessions.create(reg, who, address=source, user_agent=user_agent), "", False
 
 
 async def signin(request: Request) -> Response:
@@ -175,7 +175,8 @@ async def signin(request: Request) -> Response:
     username = str(form.get("username") or "")[:64]
     token, error, change = await run_in_threadpool(
         _check, username, str(form.get("password") or ""), str(form.get("new_password") or ""),
-        str(form.get("new_password2") or ""), lang, request.client.host if request.client else None)
+        str(form.get("new_password2") or ""), lang, request.client.host if request.client else None,
+        request.headers.get("user-agent", ""))
     if token is None:
         return _page(lang, next_url=next_url, username=username, error=error, change=change,
                      status=200 if change and not error else 401)
