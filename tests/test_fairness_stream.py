@@ -194,3 +194,61 @@ def test_weighted_deciles_are_numpys_quantiles_to_the_bit() -> None:
         whole = _calibration.band_edges(score)
         runs = _calibration.band_edges(np.concatenate([values, values]), np.concatenate([0 * weights, weights]))
         assert whole.tobytes() == runs.tobytes()
+
+
+def _close(a: object, b: object, where: str = "") -> None:
+    """Equal structures; numbers to 1e-12 (relative, or absolute near 0: differences of AUCs), else exactly."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for key in a:
+            _close(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and not isinstance(b, bool) and isinstance(b, (int, float)):
+        assert b == pytest.approx(a, rel=1e-12, abs=1e-12), where
+    else:
+        assert a == b, where
+
+
+SPILLED = {
+    # every score distinct, probabilities (tenths of [0, 1]) and ties of one score across batches
+    "fine": {"y_true": "passed", "y_pred": "flag", "score": "noisy", "sensitive": ["sex", "area", "grade"]},
+    "ties": {"y_true": "passed", "y_pred": "flag", "score": "score", "sensitive": ["sex", "area"],
+             "reference": {"area": "село"}},
+    "deciles": {"y_true": "passed", "y_pred": "flag", "score": "mark", "sensitive": ["grade", "sex"]},
+    "one_class": {"y_true": "passed", "y_pred": "flag", "score": "noisy", "sensitive": ["sex", "tiny"]},
+    "pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
+                  "sensitive": ["area", "sex"]},
+}
+
+
+@pytest.mark.parametrize("name", SPILLED)
+def test_runs_spilled_to_duckdb_give_the_in_memory_audit(tmp_path: Path, frame: pd.DataFrame, name: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past the budget the (group, score) runs go to DuckDB on disk and come back in score order
+    # in small batches (many ties cut at a batch's end), for every level at once.
+    from workbench.fairness import _spill
+
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 700)
+    monkeypatch.setattr(_stream, "_SPILL_RUNS", 300)
+    monkeypatch.setattr(_spill, "_READ_BATCH", 257)
+    noisy = 0.3 * frame["passed"] + np.random.default_rng(5).random(ROWS)  # every value distinct, AUC < 1
+    frame = frame.assign(tiny=np.where(np.arange(ROWS) < 40, "x", "y"), noisy=noisy)
+    frame.loc[frame["tiny"] == "x", "passed"] = 1  # a group with one class: no AUC, as in memory
+    out = tmp_path / "outputs.parquet"
+    frame.to_parquet(out, index=False, row_group_size=1000)
+    spilled: list[object] = []
+    real = _spill.RunSpill.finish
+    monkeypatch.setattr(_spill.RunSpill, "finish", lambda self, *a, **k: spilled.append(self) or real(self, *a, **k))
+    streamed, whole = _both(out, AuditSpec(n_boot=200, seed=3, **SPILLED[name]))
+    assert spilled and spilled[0].rows > 300
+    _close(streamed, whole)
+    aucs = [g["metrics"]["auc"] for g in whole["groups"] if "auc" in g["metrics"]]
+    assert sum(a["ci_low"] is not None and a["estimate"] < a["ci_high"] < 1 for a in aucs) >= 2
+    if name == "one_class":
+        tiny = [g for g in whole["groups"] if g["group"].get("tiny") == "x"]
+        assert tiny and tiny[0]["metrics"]["auc"]["estimate"] is None
+    if name != "pass_mark":
+        assert streamed["calibration"]

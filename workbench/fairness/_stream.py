@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..errors import WorkbenchError
 from ._auc import AucTable
-from ._calibration import calibration, merge_runs, weighted_rows
+from ._calibration import calibration, calibration_from_bands, merge_runs, weighted_rows
 from ._counts import MAX_GROUPS, Groups
 from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult
@@ -61,6 +61,7 @@ STREAM_KINDS = ("classifier", "scorer")
 _CSV_BLOCK = 4 << 20  # bytes of text per CSV batch (small blocks keep the parse pipelined)
 _PARQUET_BATCH = 1 << 20  # rows per Parquet batch
 _COMPACT_RUNS = 4_000_000  # runs of (group, score) held in parts before they are merged into one
+_SPILL_RUNS = 3_000_000  # distinct (group, score) runs kept in memory; more go to DuckDB on disk (``_spill``)
 _SCORE_NEEDS_TRUTH = "fairness.error.score_needs_truth"
 
 
@@ -250,6 +251,7 @@ class _Stats:
     sums: np.ndarray = field(default_factory=lambda: np.zeros((0, S_ERR4 + 1)))
     runs: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # parts of (group id, score, neg, pos)
     n_runs: int = 0
+    spill: Any = None  # a ``RunSpill`` once the runs outgrow memory
 
     # problems ---------------------------------------------------------------------------
     def add_problems(self, found: Problems) -> None:
@@ -357,11 +359,21 @@ class _Stats:
     def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray) -> None:
         """The batch's rows as runs of equal (global group, score) with their negatives and positives."""
         part = merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
+        if self.spill is not None:
+            self.spill.add(*part)
+            return
         self.runs.append(part)
         self.n_runs += len(part[0])
         if self.n_runs > _COMPACT_RUNS and len(self.runs) > 1:
             self.runs = [merge_runs(*(np.concatenate(c) for c in zip(*self.runs)))]
             self.n_runs = len(self.runs[0][0])
+        if self.n_runs > _SPILL_RUNS:  # (nearly) continuous scores: memory would grow with the rows
+            from ._spill import RunSpill
+
+            self.spill = RunSpill()
+            for held in self.runs:
+                self.spill.add(*held)
+            self.runs, self.n_runs = [], 0
 
 
 class _TooMany(Exception):
@@ -444,7 +456,11 @@ def _one_pass(file: _File, spec: AuditSpec, progress: Progress) -> _Stats:
         grouped = [c for c in spec.sensitive if c in present]
         for batch in file.open_batches(wanted, grouped, progress):
             _add_batch(stats, batch, spec, present)
-    except _TooMany as exc:
+    except BaseException as exc:
+        if stats.spill is not None:
+            stats.spill.close()
+        if not isinstance(exc, _TooMany):
+            raise
         found = Problems()
         found.add(_TOO_MANY_GROUPS, count=exc.count, limit=MAX_GROUPS)
         found.raise_if_any()
@@ -498,8 +514,6 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     ``input_sha256`` is called once the file has been read (hashing is a pass over the bytes too).
     Raises the reader's ``ReaderError`` and the engine's ``InputError`` as :func:`run_audit` would.
     """
-    from ._engine import _classifier_levels, _merge, _scorer_levels, finish_audit
-
     if spec.kind not in STREAM_KINDS:
         return None
     report = progress or (lambda _fraction: None)
@@ -509,6 +523,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     if file is None:
         return None
     digest = _Background(input_sha256)  # hashing is a pass over the bytes too: beside the reading
+    stats = None
     try:
         for _attempt in range(2 * len(file.columns) + 3):  # a wider column type: read again
             try:
@@ -520,11 +535,22 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
             return None
     except _NotStreamable:
         return None
+    try:
+        return _finish(stats, spec, thresholds, policy, file.name, digest, report)
+    finally:
+        if stats.spill is not None:
+            stats.spill.close()
+
+
+def _finish(stats: _Stats, spec: AuditSpec, thresholds: Any, policy: FairnessPolicy, name: str,
+            digest: _Background, report: Progress) -> AuditResult:
+    from ._engine import _classifier_levels, _merge, _scorer_levels, finish_audit
+
     if stats.rows == 0 and not stats.problems:
         from ..reader._keys import _NO_ROWS
         from ..reader._models import ReaderError
 
-        raise ReaderError(_NO_ROWS, name=file.name)
+        raise ReaderError(_NO_ROWS, name=name)
     if stats.problems:
         # Like the whole-file audit, name an unknown reference value too, not only on the next attempt.
         found = Problems()
@@ -537,16 +563,25 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     check_reference_values(groups.values, spec, found)
     found.raise_if_any()
     report(0.9)
-    runs = _auc_runs(stats, order)
-    auc = runs[0] if runs else None
-    counts = stats.cells[order]
-    quiet: Progress = lambda _fraction: None
     extras: dict = {}
-    if spec.kind == "classifier":
-        predictions_only = spec.y_true is None
-        if runs is not None:
+    auc: Any = None
+    if stats.spill is not None:  # the runs outgrew memory: one ordered pass over them on disk
+        from ._spill import spill_matrices
+
+        auc, bands = stats.spill.finish(order, spill_matrices(groups), len(order),
+                                        calibrate=spec.kind == "classifier")
+        if bands is not None:
+            extras["calibration"] = calibration_from_bands(groups, *bands, spec.confidence)
+    runs = _auc_runs(stats, order)
+    if runs is not None:
+        auc = runs[0]
+        if spec.kind == "classifier":
             codes, y, score, weights = weighted_rows(*runs[1])
             extras["calibration"] = calibration(groups, y, score, spec.confidence, codes=codes, weights=weights)
+    counts = stats.cells[order]
+    quiet: Progress = lambda _fraction: None
+    if spec.kind == "classifier":
+        predictions_only = spec.y_true is None
         out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet, predictions_only)
     else:
         out = _scorer_levels(groups, stats.sums[order], spec, thresholds)
