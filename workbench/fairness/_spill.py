@@ -74,11 +74,14 @@ class _Level:
         self.placed_pos = _Moments(k)  # positives: negatives below (ties one half)
         self.placed_neg = _Moments(k)  # negatives: positives below (ties one half)
 
-    def add(self, g: np.ndarray, s: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> None:
+    def add(self, g: np.ndarray, s: np.ndarray, neg: np.ndarray, pos: np.ndarray, ties: bool) -> None:
+        """Runs in score order; ``ties``: whether two of them share a score."""
         gl = g if self.target is None else self.target[g]
         keys = gl.astype(np.uint16) if self.k <= np.iinfo(np.uint16).max else gl
         order = np.argsort(keys, kind="stable")  # by group, score order kept within each
-        gl, s, neg, pos = _runs(gl[order], s[order], neg[order], pos[order])
+        gl, s, neg, pos = gl[order], s[order], neg[order], pos[order]
+        if ties:  # equal (group, score) runs become one
+            gl, s, neg, pos = _runs(gl, s, neg, pos)
         first = np.ones(len(gl), dtype=bool)
         first[1:] = gl[1:] != gl[:-1]
         segment = np.cumsum(first) - 1
@@ -86,8 +89,17 @@ class _Level:
         below_pos = np.cumsum(pos) - pos
         below_neg -= below_neg[first][segment]  # within the group in this batch
         below_pos -= below_pos[first][segment]
-        self.placed_pos.add(gl, self.neg_seen[gl] + below_neg + 0.5 * neg, pos)
-        self.placed_neg.add(gl, self.pos_seen[gl] + below_pos + 0.5 * pos, neg)
+        self._place(gl, below_neg + 0.5 * neg, below_pos + 0.5 * pos, neg, pos)
+
+    def _place(self, gl: np.ndarray, neg_below: np.ndarray, pos_below: np.ndarray, neg: np.ndarray,
+               pos: np.ndarray) -> None:
+        """Add placements counted within the batch (ties one half) to those of earlier batches."""
+        has = np.flatnonzero(pos)  # only positives are placed among negatives, and back
+        g = gl[has]
+        self.placed_pos.add(g, self.neg_seen[g] + neg_below[has], pos[has])
+        has = np.flatnonzero(neg)
+        g = gl[has]
+        self.placed_neg.add(g, self.pos_seen[g] + pos_below[has], neg[has])
         self.neg_seen += np.bincount(gl, weights=neg, minlength=self.k)
         self.pos_seen += np.bincount(gl, weights=pos, minlength=self.k)
 
@@ -101,6 +113,11 @@ class _Level:
         defined = (n_pos > 0) & (n_neg > 0)
         estimable = (n_pos > 1) & (n_neg > 1)
         return AucEstimate(np.where(defined, auc, np.nan), np.where(estimable, var, np.nan))
+
+
+def has_ties(s: np.ndarray) -> bool:
+    """Whether two runs sorted by score share one."""
+    return bool((s[1:] == s[:-1]).any())
 
 
 class SpilledAuc:
@@ -129,32 +146,43 @@ class _Fixed:
 class RunSpill:
     """Runs of (group, score, negatives, positives) in a DuckDB table in a temporary directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, wide: bool = False) -> None:
+        """``wide``: counts of a run may pass 2**31 - 1 (runs merged in memory before the spill)."""
         import duckdb
 
         self._dir = tempfile.TemporaryDirectory(prefix="workbench-runs-")
         self._con = duckdb.connect(str(Path(self._dir.name) / "runs.duckdb"), config={
             "memory_limit": _MEMORY_LIMIT, "temp_directory": str(Path(self._dir.name) / "tmp"), "threads": 2})
-        self._con.execute("CREATE TABLE runs (g INTEGER, s DOUBLE, neg BIGINT, pos BIGINT)")
+        self._count = np.int64 if wide else np.int32
+        counts = "BIGINT" if wide else "INTEGER"
+        self._con.execute(f"CREATE TABLE runs (g INTEGER, s DOUBLE, neg {counts}, pos {counts})")
         self.rows = 0  # runs written
         self.weight = 0  # rows they stand for
         self.low = np.inf
         self.high = -np.inf
 
     def add(self, group: np.ndarray, score: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> None:
+        """Runs, their counts whole numbers (in floats or integers)."""
+        self._insert(group, score, np.rint(neg).astype(self._count), np.rint(pos).astype(self._count))
+
+    def add_rows(self, group: np.ndarray, score: np.ndarray, label: np.ndarray) -> None:
+        """Rows as runs of one (DuckDB's sort merges them; sorting them here first would cost twice)."""
+        label = np.asarray(label, dtype=bool)
+        self._insert(group, score, (~label).astype(self._count), label.astype(self._count))
+
+    def _insert(self, group: np.ndarray, score: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> None:
         import pyarrow as pa
 
         if not len(group):
             return
-        part = pa.table({"g": group.astype(np.int32), "s": score.astype(float),
-                         "neg": np.rint(neg).astype(np.int64), "pos": np.rint(pos).astype(np.int64)})
+        part = pa.table({"g": group.astype(np.int32), "s": np.asarray(score, dtype=float), "neg": neg, "pos": pos})
         self._con.register("part", part)
         try:
             self._con.execute("INSERT INTO runs SELECT * FROM part")
         finally:
             self._con.unregister("part")
         self.rows += len(group)
-        self.weight += int(np.rint(neg.sum() + pos.sum()))
+        self.weight += int(neg.sum(dtype=np.int64) + pos.sum(dtype=np.int64))
         self.low = min(self.low, float(score.min()))
         self.high = max(self.high, float(score.max()))
 
@@ -205,8 +233,9 @@ class RunSpill:
         found = np.full(len(positions), np.nan)
         seen = 0
         for g, s, neg, pos in self._in_score_order(final):
+            ties = has_ties(s)
             for level in levels.values():
-                level.add(g, s, neg, pos)
+                level.add(g, s, neg, pos, ties)
             if sums is not None:
                 sums.add(g, s, neg, pos)
             elif calibrate:

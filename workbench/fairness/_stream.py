@@ -358,10 +358,10 @@ class _Stats:
 
     def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray) -> None:
         """The batch's rows as runs of equal (global group, score) with their negatives and positives."""
-        part = merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
         if self.spill is not None:
-            self.spill.add(*part)
+            self.spill.add_rows(mapping[codes], score, label)
             return
+        part = merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
         self.runs.append(part)
         self.n_runs += len(part[0])
         if self.n_runs > _COMPACT_RUNS and len(self.runs) > 1:
@@ -370,7 +370,8 @@ class _Stats:
         if self.n_runs > _SPILL_RUNS:  # (nearly) continuous scores: memory would grow with the rows
             from ._spill import RunSpill
 
-            self.spill = RunSpill()
+            top = max(max(r[2].max(initial=0), r[3].max(initial=0)) for r in self.runs)
+            self.spill = RunSpill(wide=top > np.iinfo(np.int32).max)
             for held in self.runs:
                 self.spill.add(*held)
             self.runs, self.n_runs = [], 0
