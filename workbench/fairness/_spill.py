@@ -2,9 +2,9 @@
 
 The streamed audit keeps runs of equal (group, score) with their negatives and positives. With
 coarse scores they are few; with continuous scores there are as many as rows (about 32 bytes
-each), so past a budget the runs go to a DuckDB table on disk instead (``memory_limit`` and a
-``temp_directory`` of its own, so DuckDB spills its sort too) and are read back once, in score
-order, batch by batch (``to_arrow_reader``, formerly ``fetch_record_batch``).
+each), so past a budget the runs go to a Parquet file on disk instead, and DuckDB reads them
+back once in score order (``memory_limit`` and a ``temp_directory`` of its own, so its sort
+spills too), batch by batch (``to_arrow_reader``, formerly ``fetch_record_batch``).
 
 In that one ordered pass every level (the intersections and each feature's values) keeps, per
 group, the numbers of negatives and positives seen so far. A run's placement is then exact: a
@@ -144,18 +144,27 @@ class _Fixed:
 
 
 class RunSpill:
-    """Runs of (group, score, negatives, positives) in a DuckDB table in a temporary directory."""
+    """Runs of (group, score, negatives, positives) in a Parquet file in a temporary directory.
+
+    Written by pyarrow a batch at a time (a row group each: memory is the batch), sorted by
+    DuckDB within its ``memory_limit`` (its sort spills to the same directory). A DuckDB table
+    instead held the inserted rows in memory well past that limit (1.5 GB at 100M rows).
+    """
 
     def __init__(self, wide: bool = False) -> None:
         """``wide``: counts of a run may pass 2**31 - 1 (runs merged in memory before the spill)."""
         import duckdb
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
         self._dir = tempfile.TemporaryDirectory(prefix="workbench-runs-")
-        self._con = duckdb.connect(str(Path(self._dir.name) / "runs.duckdb"), config={
-            "memory_limit": _MEMORY_LIMIT, "temp_directory": str(Path(self._dir.name) / "tmp"), "threads": 2})
+        self._path = Path(self._dir.name) / "runs.parquet"
         self._count = np.int64 if wide else np.int32
-        counts = "BIGINT" if wide else "INTEGER"
-        self._con.execute(f"CREATE TABLE runs (g INTEGER, s DOUBLE, neg {counts}, pos {counts})")
+        counts = pa.int64() if wide else pa.int32()
+        self._schema = pa.schema([("g", pa.int32()), ("s", pa.float64()), ("neg", counts), ("pos", counts)])
+        self._writer: Any = pq.ParquetWriter(self._path, self._schema, compression="none")
+        self._con = duckdb.connect(config={
+            "memory_limit": _MEMORY_LIMIT, "temp_directory": str(Path(self._dir.name) / "tmp"), "threads": 2})
         self.rows = 0  # runs written
         self.weight = 0  # rows they stand for
         self.low = np.inf
@@ -175,19 +184,19 @@ class RunSpill:
 
         if not len(group):
             return
-        part = pa.table({"g": group.astype(np.int32), "s": np.asarray(score, dtype=float), "neg": neg, "pos": pos})
-        self._con.register("part", part)
-        try:
-            self._con.execute("INSERT INTO runs SELECT * FROM part")
-        finally:
-            self._con.unregister("part")
+        self._writer.write_table(pa.table({"g": group.astype(np.int32), "s": np.asarray(score, dtype=float),
+                                           "neg": neg, "pos": pos}, schema=self._schema))
         self.rows += len(group)
         self.weight += int(neg.sum(dtype=np.int64) + pos.sum(dtype=np.int64))
         self.low = min(self.low, float(score.min()))
         self.high = max(self.high, float(score.max()))
 
     def _batches(self, query: str, final: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
-        relation = self._con.sql(query)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        source = "read_parquet('" + self._path.as_posix().replace("'", "''") + "')"
+        relation = self._con.sql(query.format(runs=source))
         # DuckDB 2 names it ``to_arrow_reader``; before, ``record_batch``: both stream the result.
         reader = getattr(relation, "to_arrow_reader", None) or relation.record_batch
         reader = reader(_READ_BATCH)
@@ -198,7 +207,7 @@ class RunSpill:
     def _in_score_order(self, final: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
         """Batches of runs in score order, every run of one score in the same batch."""
         held: tuple[np.ndarray, ...] | None = None
-        for part in self._batches("SELECT g, s, neg, pos FROM runs ORDER BY s", final):
+        for part in self._batches("SELECT g, s, neg, pos FROM {runs} ORDER BY s", final):
             if held is not None:
                 part = tuple(np.concatenate([a, b]) for a, b in zip(held, part))
             if (part[1][1:] < part[1][:-1]).any():  # the placements depend on it: never trust, check
@@ -250,12 +259,14 @@ class RunSpill:
             half = len(found) // 2
             edges = np.unique(lerp_quantiles(found[:half], found[half:], gamma)) + 0.0
             sums = _BandSums(edges, n_groups)
-            for g, s, neg, pos in self._batches("SELECT g, s, neg, pos FROM runs", final):
+            for g, s, neg, pos in self._batches("SELECT g, s, neg, pos FROM {runs}", final):
                 sums.add(g, s, neg, pos)
         return auc, (sums.edges, *sums.tables())
 
     def close(self) -> None:
         try:
+            if self._writer is not None:
+                self._writer.close()
             self._con.close()
         finally:
             self._dir.cleanup()
