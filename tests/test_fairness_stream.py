@@ -252,3 +252,35 @@ def test_runs_spilled_to_duckdb_give_the_in_memory_audit(tmp_path: Path, frame: 
         assert tiny and tiny[0]["metrics"]["auc"]["estimate"] is None
     if name != "pass_mark":
         assert streamed["calibration"]
+
+
+@pytest.mark.parametrize("labels", ["bool", "int8", "uint16", "float32", "float64"])
+def test_number_columns_read_from_arrow_buffers_as_pandas_reads_them(tmp_path: Path, frame: pd.DataFrame,
+                                                                      labels: str) -> None:
+    # Parquet keeps the column types; sliced batches (700 rows) start inside Arrow's buffers.
+    typed = frame.assign(passed=frame["passed"].astype(labels), flag=frame["flag"].astype(labels),
+                         score=frame["score"].astype("float32"), grade=frame["grade"].astype("int16"))
+    out = tmp_path / "typed.parquet"
+    typed.to_parquet(out, index=False, row_group_size=1000)
+    spec = AuditSpec(y_true="passed", y_pred="flag", score="score", sensitive=["sex", "grade"], n_boot=100)
+    streamed, whole = _both(out, spec)
+    assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+
+
+@pytest.mark.parametrize("value", [2.0, np.nan, np.inf])
+def test_number_columns_that_are_not_labels_get_the_in_memory_message(tmp_path: Path, frame: pd.DataFrame,
+                                                                       value: float) -> None:
+    bad = frame.assign(flag=frame["flag"].astype(float), mark=frame["mark"].astype(float))
+    bad.loc[4321, ["flag", "mark"]] = value
+    out = tmp_path / "bad.parquet"
+    bad.to_parquet(out, index=False, row_group_size=1000)
+    specs = [AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex"])]
+    if not value == 2.0:  # a 2 is a fine score, not a fine label
+        specs.append(AuditSpec(kind="scorer", y_true="predicted_mark", y_pred="mark", sensitive=["sex"]))
+    for spec in specs:
+        with pytest.raises(InputError) as streamed:
+            _stream.stream_audit(out, spec, input_sha256=lambda: "-")
+        with pytest.raises(InputError) as whole:
+            run_audit(reader.read_table(out), spec)
+        assert [p.translate("en") for p in streamed.value.problems] == \
+            [p.translate("en") for p in whole.value.problems]

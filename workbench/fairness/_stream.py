@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import WorkbenchError
 from ._auc import AucTable
@@ -48,12 +47,9 @@ from ._spec import (
     Problems,
     as_binary,
     as_numeric,
-    check_columns,
+    check_column_names,
+    check_reference_features,
     check_reference_values,
-    check_sensitive,
-)
-from ._spec import (
-    _NO_ROWS as _SPEC_NO_ROWS,
 )
 
 Progress = Callable[[float], None]
@@ -298,7 +294,7 @@ class _Stats:
             if arr.indices.null_count:
                 indices = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False)
             else:  # no copy, no compute kernel
-                indices = arr.indices.to_numpy(zero_copy_only=False)
+                indices = _as_numpy(arr.indices)
             bad = int((indices < 0).sum()) if arr.indices.null_count else 0
             if (ids < 0).any():
                 bad += int((ids[indices[indices >= 0]] < 0).sum())
@@ -412,6 +408,9 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
         if name is None or name not in present:
             return None
         values = batch.column(name)
+        converted = _plain_numbers(values, how is as_binary)
+        if converted is not None:
+            return converted
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             # The reader's cleaning (stripped, empty is missing); sensitive columns are
             # cleaned on their dictionary of values instead, which is much cheaper.
@@ -438,15 +437,53 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
         stats.add_scores(codes, mapping, passed_true, y_pred)
 
 
+_NUMPY_TYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "uint8": np.uint8,
+                "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64, "halffloat": np.float16,
+                "float": np.float32, "double": np.float64}
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    """A complete Arrow array of numbers or booleans as numpy, read from its buffer.
+
+    pyarrow's own ``to_numpy`` imports pandas on its first call (a third of a second);
+    this is the same values without it (no copy but for booleans, which Arrow packs in bits).
+    """
+    kind = str(values.type)
+    data = values.buffers()[1]
+    if kind == "bool":
+        bits = np.frombuffer(data, dtype=np.uint8)
+        return np.unpackbits(bits, count=values.offset + len(values), bitorder="little")[values.offset:].astype(bool)
+    dtype = np.dtype(_NUMPY_TYPES[kind])
+    return np.frombuffer(data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
+
+
+def _plain_numbers(values: Any, binary: bool) -> np.ndarray | None:
+    """``as_binary`` / ``as_numeric`` of a column of numbers that is complete, finite (and 0/1),
+    straight from Arrow; None for anything else, which those functions convert or refuse with
+    their messages (through pandas, imported only then)."""
+    import pyarrow as pa
+
+    kind = values.type
+    if values.null_count or str(kind) not in _NUMPY_TYPES and not pa.types.is_boolean(kind):
+        return None
+    arr = _as_numpy(values)
+    if pa.types.is_boolean(kind):
+        return arr.astype(bool) if binary else arr.astype(float)
+    if pa.types.is_floating(kind) and not np.isfinite(arr).all():  # NaN is missing, inf refused: their messages
+        return None
+    if not binary:
+        return arr.astype(float)
+    one = arr == 1
+    return one if (one | (arr == 0)).all() else None
+
+
 def _one_pass(file: _File, spec: AuditSpec, progress: Progress) -> _Stats:
     present = set(file.columns)
-    probe = pd.DataFrame(columns=file.columns)
     problems = Problems()
-    check_columns(probe, spec, problems)
-    problems.items = [p for p in problems.items if p.key != _SPEC_NO_ROWS]
+    check_column_names(file.columns, spec, problems)  # rows are counted as they come
     if any(p.key == _ROLE_REQUIRED for p in problems.items):
         problems.raise_if_any()
-    check_sensitive(probe, spec, problems)
+    check_reference_features(spec, problems)  # missing sensitive values are counted per batch
     if spec.kind == "classifier" and spec.y_true is None and spec.score is not None:
         problems.add(_SCORE_NEEDS_TRUTH, column=spec.score)
     stats = _Stats(spec=spec)
