@@ -275,7 +275,7 @@ def test_number_columns_that_are_not_labels_get_the_in_memory_message(tmp_path: 
     out = tmp_path / "bad.parquet"
     bad.to_parquet(out, index=False, row_group_size=1000)
     specs = [AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex"])]
-    if not value == 2.0:  # a 2 is a fine score, not a fine label
+    if value != 2.0:  # a 2 is a fine score, not a fine label
         specs.append(AuditSpec(kind="scorer", y_true="predicted_mark", y_pred="mark", sensitive=["sex"]))
     for spec in specs:
         with pytest.raises(InputError) as streamed:
