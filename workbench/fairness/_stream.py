@@ -275,14 +275,15 @@ class _Stats:
         values and missing values are still recorded, for the messages.
         """
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         rows = len(columns[0][1]) if columns else 0
         combined = np.zeros(rows, dtype=np.int64)
         radix = 1
         per_feature: list[tuple[np.ndarray, np.ndarray]] = []  # (row -> local value, local value -> id)
         for j, arr in columns:
-            if not pa.types.is_dictionary(arr.type):
+            if not pa.types.is_dictionary(arr.type):  # read as numbers (text columns come as dictionaries)
+                import pyarrow.compute as pc  # a tenth of a second to import: only when needed
+
                 arr = pc.dictionary_encode(arr)
             dictionary = arr.dictionary.to_pylist()
             if not self.categorical[j] and (pa.types.is_string(arr.dictionary.type)
