@@ -142,7 +142,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         if grouped:
             # Grouping columns that are text are parsed straight into dictionaries (each value
             # once, then integers), as the first block's types show; the values are the same.
-            stream, probe = open_csv(wanted, types, threads, lambda _row: "skip")
+            stream, probe = open_csv(wanted, types, False, lambda _row: "skip")  # the first block only
             with stream, probe:
                 for name in grouped:
                     if pa.types.is_string(probe.schema.field(name).type):
