@@ -284,3 +284,28 @@ def test_number_columns_that_are_not_labels_get_the_in_memory_message(tmp_path: 
             run_audit(reader.read_table(out), spec)
         assert [p.translate("en") for p in streamed.value.problems] == \
             [p.translate("en") for p in whole.value.problems]
+
+
+def test_a_ragged_row_the_single_threaded_parse_does_not_find_is_read_again(
+        tmp_path: Path, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once, under load, a threaded parse reported a ragged row (no row number) that the
+    # one-thread re-read did not find; the audit then failed with "0 rows". Now it reads again.
+    import pyarrow.csv as pacsv
+
+    path = tmp_path / "outputs.csv"
+    frame.to_csv(path, index=False)
+    real, reported = pacsv.open_csv, []
+
+    class Row:
+        number, expected_columns, actual_columns, text = None, 8, 7, ""
+
+    def open_csv(stream, read_options, parse_options, convert_options):  # noqa: ANN001 - pyarrow's
+        handler = parse_options.invalid_row_handler
+        if read_options.use_threads and not reported and handler(Row()) == "skip":
+            reported.append(True)  # the main reader's handler (the type probe's skips silently)
+        return real(stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
+
+    monkeypatch.setattr(pacsv, "open_csv", open_csv)
+    spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "area"], n_boot=100)
+    streamed, whole = _both(path, spec)
+    assert reported and json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)

@@ -184,6 +184,8 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
                 ragged.clear()
                 for _ in read(wanted, grouped, False, on_ragged):
                     pass
+                if not ragged:  # what the threaded parse reported did not hold on one thread: read again
+                    raise _Restart
             problems = [WorkbenchError(_RAGGED_ROW, row=number if number is not None else "?", expected=exp,
                                        found=act) for number, exp, act in ragged[:_MAX_PROBLEMS]]
             raise ReaderError(_RAGGED, problems=_cap(problems, len(ragged)), name=src.name, count=len(ragged))
