@@ -29,6 +29,9 @@ def frame() -> pd.DataFrame:
     df["flag"] = np.where(rng.random(ROWS) < 0.8, df["passed"], 1 - df["passed"])
     df["score"] = np.round(0.5 * df["passed"] + 0.5 * rng.random(ROWS), 3)
     df["fine_score"] = 0.5 * df["passed"] + 0.5 * rng.random(ROWS)  # every value distinct
+    coarse = -(np.round(df["score"].to_numpy() * 12) - 3.0)  # 13 values, one of them -0.0 ...
+    coarse[::2] += 0.0  # ... and 0.0 in every other row: one score, as comparisons see it
+    df["coarse_score"] = coarse
     df["mark"] = np.round(rng.normal(60, 15, ROWS), 1)
     df["predicted_mark"] = np.round(df["mark"] + rng.normal(2, 6, ROWS), 1)
     return df
@@ -61,6 +64,7 @@ SPECS = {
                        "reference": {"area": "село"}},
     "classifier_deciles": {"y_true": "passed", "y_pred": "flag", "score": "mark", "sensitive": ["grade"]},
     "classifier_fine": {"y_true": "passed", "y_pred": "flag", "score": "fine_score", "sensitive": ["sex", "grade"]},
+    "classifier_coarse": {"y_true": "passed", "y_pred": "flag", "score": "coarse_score", "sensitive": ["sex", "area"]},
     "predictions_only": {"y_pred": "flag", "sensitive": ["sex", "area"], "reference": {"area": "село"}},
     "scorer": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "sensitive": ["grade", "sex"]},
     "scorer_pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
@@ -299,7 +303,7 @@ def test_a_ragged_row_the_single_threaded_parse_does_not_find_is_read_again(
     class Row:
         number, expected_columns, actual_columns, text = None, 8, 7, ""
 
-    def open_csv(stream, read_options, parse_options, convert_options):  # noqa: ANN001 - pyarrow's
+    def open_csv(stream, read_options, parse_options, convert_options):
         handler = parse_options.invalid_row_handler
         if read_options.use_threads and not reported and handler(Row()) == "skip":
             reported.append(True)  # the main reader's handler (the type probe's skips silently)
