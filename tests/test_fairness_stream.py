@@ -313,3 +313,26 @@ def test_a_ragged_row_the_single_threaded_parse_does_not_find_is_read_again(
     spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "area"], n_boot=100)
     streamed, whole = _both(path, spec)
     assert reported and json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_no_room_to_spill_is_a_message_not_a_traceback(tmp_path: Path, frame: pd.DataFrame, lang: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from workbench.fairness.cli import audit_command
+
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 700)
+    monkeypatch.setattr(_stream, "_SPILL_RUNS", 300)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    out = tmp_path / "outputs.parquet"
+    frame.to_parquet(out, index=False)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)  # the spill file's writes only, from here
+    done = CliRunner().invoke(audit_command, [str(out), "--y-true", "passed", "--y-pred", "flag", "--score",
+                                              "fine_score", "--sensitive", "sex", "--lang", lang])
+    assert done.exit_code == 2 and "Traceback" not in done.output
+    assert "TMPDIR" in done.output and "{" not in done.output

@@ -25,6 +25,7 @@ the bands.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,10 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import WorkbenchError
 from ._auc import AucEstimate, _runs
 from ._calibration import BANDS, lerp_quantiles, quantile_positions
 
 _READ_BATCH = 1 << 20  # rows fetched from DuckDB at a time
+_FAILED = "scale.spill.failed"
 _MEMORY_LIMIT = "320MB"  # DuckDB's own budget; the rest of the process is a batch and per-group tables
 
 
@@ -184,25 +187,38 @@ class RunSpill:
 
         if not len(group):
             return
-        self._writer.write_table(pa.table({"g": group.astype(np.int32), "s": np.asarray(score, dtype=float),
-                                           "neg": neg, "pos": pos}, schema=self._schema))
+        with self._no_room():
+            self._writer.write_table(pa.table({"g": group.astype(np.int32), "s": np.asarray(score, dtype=float),
+                                               "neg": neg, "pos": pos}, schema=self._schema))
         self.rows += len(group)
         self.weight += int(neg.sum(dtype=np.int64) + pos.sum(dtype=np.int64))
         self.low = min(self.low, float(score.min()))
         self.high = max(self.high, float(score.max()))
 
+    @contextlib.contextmanager
+    def _no_room(self) -> Iterator[None]:
+        """Disk full (or the folder gone) while writing or sorting: a message, not a traceback."""
+        import duckdb
+        import pyarrow as pa
+
+        try:
+            yield
+        except (OSError, duckdb.Error, pa.ArrowException):
+            raise WorkbenchError(_FAILED, folder=str(Path(self._dir.name).parent)) from None
+
     def _batches(self, query: str, final: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        source = "read_parquet('" + self._path.as_posix().replace("'", "''") + "')"
-        relation = self._con.sql(query.format(runs=source))
-        # DuckDB 2 names it ``to_arrow_reader``; before, ``record_batch``: both stream the result.
-        reader = getattr(relation, "to_arrow_reader", None) or relation.record_batch
-        reader = reader(_READ_BATCH)
-        for batch in reader:
-            g, s, neg, pos = (batch.column(i).to_numpy() for i in range(4))
-            yield final[g], s, neg.astype(float), pos.astype(float)
+        with self._no_room():
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            source = "read_parquet('" + self._path.as_posix().replace("'", "''") + "')"
+            relation = self._con.sql(query.format(runs=source))
+            # DuckDB 2 names it ``to_arrow_reader``; before, ``record_batch``: both stream the result.
+            reader = getattr(relation, "to_arrow_reader", None) or relation.record_batch
+            reader = reader(_READ_BATCH)
+            for batch in reader:
+                g, s, neg, pos = (batch.column(i).to_numpy() for i in range(4))
+                yield final[g], s, neg.astype(float), pos.astype(float)
 
     def _in_score_order(self, final: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
         """Batches of runs in score order, every run of one score in the same batch."""
@@ -264,12 +280,14 @@ class RunSpill:
         return auc, (sums.edges, *sums.tables())
 
     def close(self) -> None:
-        try:
+        """Everything on disk removed; a writer or connection that fails to close (disk full) does
+        not hide the error that brought us here."""
+        with contextlib.suppress(Exception):
             if self._writer is not None:
                 self._writer.close()
+        with contextlib.suppress(Exception):
             self._con.close()
-        finally:
-            self._dir.cleanup()
+        self._dir.cleanup()
 
 
 class _BandSums:
