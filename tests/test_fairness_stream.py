@@ -246,8 +246,14 @@ def test_runs_spilled_to_duckdb_give_the_in_memory_audit(tmp_path: Path, frame: 
     spilled: list[object] = []
     real = _spill.RunSpill.finish
     monkeypatch.setattr(_spill.RunSpill, "finish", lambda self, *a, **k: spilled.append(self) or real(self, *a, **k))
-    streamed, whole = _both(out, AuditSpec(n_boot=200, seed=3, **SPILLED[name]))
+    sha = file_sha256(out)
+    heard: list[float] = []
+    streamed = _stream.stream_audit(out, AuditSpec(n_boot=200, seed=3, **SPILLED[name]), input_sha256=lambda: sha,
+                                    progress=heard.append).to_json_dict("en")
+    whole = run_audit(reader.read_table(out), AuditSpec(n_boot=200, seed=3, **SPILLED[name]),
+                      input_sha256=sha).to_json_dict("en")
     assert spilled and spilled[0].rows > 300
+    assert heard == sorted(heard) and heard[-1] == 1.0 and any(0.9 < f < 0.99 for f in heard)  # the pass too
     _close(streamed, whole)
     aucs = [g["metrics"]["auc"] for g in whole["groups"] if "auc" in g["metrics"]]
     assert sum(a["ci_low"] is not None and a["estimate"] < a["ci_high"] < 1 for a in aucs) >= 2

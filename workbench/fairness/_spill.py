@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -236,12 +236,14 @@ class RunSpill:
         if held is not None and len(held[0]):
             yield held
 
-    def finish(self, order: np.ndarray, matrices: list[np.ndarray | None], n_groups: int,
-               calibrate: bool) -> tuple[SpilledAuc, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None]:
+    def finish(self, order: np.ndarray, matrices: list[np.ndarray | None], n_groups: int, calibrate: bool,
+               progress: Callable[[float], None] = lambda _fraction: None,
+               ) -> tuple[SpilledAuc, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None]:
         """AUC estimates per level, and (edges, n, score sums, positives) per (group, band) if ``calibrate``.
 
         ``order`` lists the spilled group ids in the final group order; ``matrices`` are the
-        levels' membership matrices (None: the intersections).
+        levels' membership matrices (None: the intersections); ``progress`` hears the fraction
+        of runs passed (the sort before the first batch is DuckDB's, and silent).
         """
         final = np.empty(len(order), dtype=np.int64)
         final[order] = np.arange(len(order))
@@ -256,8 +258,10 @@ class RunSpill:
         sums = _BandSums(edges, n_groups) if fixed else None
         positions, gamma = quantile_positions(self.weight)
         found = np.full(len(positions), np.nan)
-        seen = 0
+        seen = passed = 0
         for g, s, neg, pos in self._in_score_order(final):
+            passed += len(g)
+            progress(passed / max(self.rows, 1))
             ties = has_ties(s)
             for level in levels.values():
                 level.add(g, s, neg, pos, ties)

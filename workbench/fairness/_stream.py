@@ -649,7 +649,8 @@ def _finish(stats: _Stats, spec: AuditSpec, thresholds: Any, policy: FairnessPol
         from ._spill import spill_matrices
 
         auc, bands = stats.spill.finish(order, spill_matrices(groups), len(order),
-                                        calibrate=spec.kind == "classifier")
+                                        calibrate=spec.kind == "classifier",
+                                        progress=lambda f: report(0.9 + 0.09 * f))
         if bands is not None:
             extras["calibration"] = calibration_from_bands(groups, *bands, spec.confidence)
     runs = _auc_runs(stats, order)
