@@ -11,15 +11,16 @@ Usage::
     python benchmarks/bench_fairness.py --quick          # small sizes, a smoke run
     python benchmarks/bench_fairness.py --engine-rows 1000000 --skip-fairlearn
     python benchmarks/bench_fairness.py --scale-only         # whole-process CLI at scale only
-    python benchmarks/bench_fairness.py --scale-only --big   # ... and 100M rows (writes ~2 GB under --data-dir once)
+    python benchmarks/bench_fairness.py --scale-only --big   # ... and 100M rows (writes ~1.2 GB under --data-dir once)
 
 The scale section runs the ``workbench`` command itself as a separate process (interpreter
 start, imports, reading the file, 1,000 resamples, printing): ``workbench --help``; ``workbench
 audit`` on 1M rows (Parquet and CSV) beside fairlearn's MetricFrame point estimates (data already
 in memory, so fairlearn's figure is a lower bound) and Aequitas' crosstabs (in its own virtual
 environment, ``--aequitas-python``, since it needs pandas < 3); a 10M-row CSV; with ``--big`` a
-100M-row Parquet file streamed, and DuckDB's counts of it then the audit of the counts. Peak
-memory of a command is the child's ``ru_maxrss``.
+100M-row Parquet file streamed (3-decimal scores, and a second file whose every score is distinct:
+the exact AUC then sorts its runs out of core, with up to ~7 GB of temporary disk), and DuckDB's
+counts of it then the audit of the counts. Peak memory of a command is the child's ``ru_maxrss``.
 
 Times exclude making the data; "+ read" cases include reading a CSV written beforehand.
 """
