@@ -57,7 +57,7 @@ STREAM_KINDS = ("classifier", "scorer")
 _CSV_BLOCK = 4 << 20  # bytes of text per CSV batch (small blocks keep the parse pipelined)
 _PARQUET_BATCH = 1 << 20  # rows per Parquet batch
 _COMPACT_RUNS = 4_000_000  # runs of (group, score) held in parts before they are merged into one
-_SPILL_RUNS = 3_000_000  # distinct (group, score) runs kept in memory; more go to DuckDB on disk (``_spill``)
+_SPILL_RUNS = 3_000_000  # distinct (group, score) runs kept in memory; more go to disk, sorted by DuckDB (``_spill``)
 _SCORE_NEEDS_TRUTH = "fairness.error.score_needs_truth"
 
 
