@@ -82,29 +82,24 @@ class _Level:
         gl = g if self.target is None else self.target[g]
         keys = gl.astype(np.uint16) if self.k <= np.iinfo(np.uint16).max else gl
         order = np.argsort(keys, kind="stable")  # by group, score order kept within each
-        gl, s, neg, pos = gl[order], s[order], neg[order], pos[order]
+        gl, neg, pos = gl[order], neg[order], pos[order]
         if ties:  # equal (group, score) runs become one
-            gl, s, neg, pos = _runs(gl, s, neg, pos)
-        first = np.ones(len(gl), dtype=bool)
-        first[1:] = gl[1:] != gl[:-1]
-        segment = np.cumsum(first) - 1
-        below_neg = np.cumsum(neg) - neg
-        below_pos = np.cumsum(pos) - pos
-        below_neg -= below_neg[first][segment]  # within the group in this batch
-        below_pos -= below_pos[first][segment]
-        self._place(gl, below_neg + 0.5 * neg, below_pos + 0.5 * pos, neg, pos)
-
-    def _place(self, gl: np.ndarray, neg_below: np.ndarray, pos_below: np.ndarray, neg: np.ndarray,
-               pos: np.ndarray) -> None:
-        """Add placements counted within the batch (ties one half) to those of earlier batches."""
+            gl, _s, neg, pos = _runs(gl, s[order], neg, pos)
+        neg_total = np.bincount(gl, weights=neg, minlength=self.k)
+        pos_total = np.bincount(gl, weights=pos, minlength=self.k)
+        # Sorted by group, a run's running sum counts the earlier groups' runs too: take their
+        # totals off, add what earlier batches saw, and half the run itself (ties one half).
+        # Whole numbers below 2**53 throughout, so every placement is exact.
+        neg_offset = self.neg_seen - (np.cumsum(neg_total) - neg_total)
+        pos_offset = self.pos_seen - (np.cumsum(pos_total) - pos_total)
         has = np.flatnonzero(pos)  # only positives are placed among negatives, and back
-        g = gl[has]
-        self.placed_pos.add(g, self.neg_seen[g] + neg_below[has], pos[has])
+        gh = gl[has]
+        self.placed_pos.add(gh, np.cumsum(neg)[has] - 0.5 * neg[has] + neg_offset[gh], pos[has])
         has = np.flatnonzero(neg)
-        g = gl[has]
-        self.placed_neg.add(g, self.pos_seen[g] + pos_below[has], neg[has])
-        self.neg_seen += np.bincount(gl, weights=neg, minlength=self.k)
-        self.pos_seen += np.bincount(gl, weights=pos, minlength=self.k)
+        gh = gl[has]
+        self.placed_neg.add(gh, np.cumsum(pos)[has] - 0.5 * pos[has] + pos_offset[gh], neg[has])
+        self.neg_seen += neg_total
+        self.pos_seen += pos_total
 
     def estimate(self) -> AucEstimate:
         n_neg, n_pos = self.neg_seen, self.pos_seen
