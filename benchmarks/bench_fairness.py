@@ -19,7 +19,7 @@ audit`` on 1M rows (Parquet and CSV) beside fairlearn's MetricFrame point estima
 in memory, so fairlearn's figure is a lower bound) and Aequitas' crosstabs (in its own virtual
 environment, ``--aequitas-python``, since it needs pandas < 3); a 10M-row CSV; with ``--big`` a
 100M-row Parquet file streamed (3-decimal scores, and a second file whose every score is distinct:
-the exact AUC then sorts its runs out of core, with up to ~7 GB of temporary disk), and DuckDB's
+the exact AUC then sorts its runs out of core, with up to ~4 GB of temporary disk), and DuckDB's
 counts of it then the audit of the counts. Peak memory of a command is the child's ``ru_maxrss``.
 
 Times exclude making the data; "+ read" cases include reading a CSV written beforehand.
