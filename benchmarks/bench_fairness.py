@@ -11,15 +11,16 @@ Usage::
     python benchmarks/bench_fairness.py --quick          # small sizes, a smoke run
     python benchmarks/bench_fairness.py --engine-rows 1000000 --skip-fairlearn
     python benchmarks/bench_fairness.py --scale-only         # whole-process CLI at scale only
-    python benchmarks/bench_fairness.py --scale-only --big   # ... and 100M rows (writes ~2 GB under --data-dir once)
+    python benchmarks/bench_fairness.py --scale-only --big   # ... and 100M rows (writes ~1.2 GB under --data-dir once)
 
 The scale section runs the ``workbench`` command itself as a separate process (interpreter
 start, imports, reading the file, 1,000 resamples, printing): ``workbench --help``; ``workbench
 audit`` on 1M rows (Parquet and CSV) beside fairlearn's MetricFrame point estimates (data already
 in memory, so fairlearn's figure is a lower bound) and Aequitas' crosstabs (in its own virtual
 environment, ``--aequitas-python``, since it needs pandas < 3); a 10M-row CSV; with ``--big`` a
-100M-row Parquet file streamed, and DuckDB's counts of it then the audit of the counts. Peak
-memory of a command is the child's ``ru_maxrss``.
+100M-row Parquet file streamed (3-decimal scores, and a second file whose every score is distinct:
+the exact AUC then sorts its runs out of core, with up to ~4 GB of temporary disk), and DuckDB's
+counts of it then the audit of the counts. Peak memory of a command is the child's ``ru_maxrss``.
 
 Times exclude making the data; "+ read" cases include reading a CSV written beforehand.
 """
@@ -43,8 +44,12 @@ FEATURES = ["sex", "language", "locality"]
 LEVELS = {"sex": ["F", "M"], "language": ["kk", "ru", "other"], "locality": ["urban", "rural", "town"]}
 
 
-def make_data(rows: int, seed: int = 0):
-    """The synthetic outputs of an early-warning classifier (pandas DataFrame)."""
+def make_data(rows: int, seed: int = 0, distinct: bool = False):
+    """The synthetic outputs of an early-warning classifier (pandas DataFrame).
+
+    The score has three decimals (few distinct values), or with ``distinct`` every value distinct
+    (full float precision: as many (group, score) runs as rows, the worst case for exact AUC).
+    """
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -53,7 +58,8 @@ def make_data(rows: int, seed: int = 0):
     agree = rng.random(rows) < 0.8
     data["y_true"] = y_true
     data["y_pred"] = np.where(agree, y_true, 1 - y_true).astype(np.int8)
-    data["score"] = np.round(np.clip(0.35 * y_true + rng.random(rows) * 0.65, 0, 1), 3)
+    score = np.clip(0.35 * y_true + rng.random(rows) * 0.65, 0, 1)
+    data["score"] = score if distinct else np.round(score, 3)
     return pd.DataFrame(data)
 
 
@@ -118,7 +124,8 @@ def run_case(case: str, rows: int, n_boot: int, csv: str | None) -> dict:
                 "rss_before_mb": before, "peak_rss_mb": _rss_mb()}
     if case == "cmd_write":
         start = time.perf_counter()
-        write_data(Path(json.loads(csv)["path"]), rows)
+        options = json.loads(csv)
+        write_data(Path(options["path"]), rows, distinct=options.get("distinct", False))
         return {"seconds": time.perf_counter() - start, "rss_before_mb": 0.0, "peak_rss_mb": _rss_mb()}
     if case.startswith("cmd_"):
         return _command_case(case, csv, n_boot)
@@ -194,7 +201,7 @@ def _aequitas_case(path: str) -> dict:
     return {"seconds": seconds, "groups": len(crosstabs), "rss_before_mb": before, "peak_rss_mb": _rss_mb()}
 
 
-def write_data(path: Path, rows: int, chunk: int = 5_000_000) -> None:
+def write_data(path: Path, rows: int, chunk: int = 5_000_000, distinct: bool = False) -> None:
     """The synthetic data written by chunks (so 100M rows need no 100M-row frame), once."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -205,7 +212,8 @@ def write_data(path: Path, rows: int, chunk: int = 5_000_000) -> None:
     part = path.with_suffix(path.suffix + ".part")
     writer = None
     for i, start in enumerate(range(0, rows, chunk)):
-        table = pa.Table.from_pandas(make_data(min(chunk, rows - start), seed=i), preserve_index=False)
+        table = pa.Table.from_pandas(make_data(min(chunk, rows - start), seed=i, distinct=distinct),
+                                     preserve_index=False)
         if writer is None:
             writer = pq.ParquetWriter(part, table.schema) if path.suffix == ".parquet" else \
                 pacsv.CSVWriter(part, table.schema)
@@ -245,10 +253,11 @@ def scale_section(args: argparse.Namespace, record) -> None:
     files = {"small.parquet": small, "small.csv": small, "medium.csv": csv_rows}
     if args.big:
         files["big.parquet"] = big
+        files["distinct.parquet"] = big  # every score distinct
     for name, rows in files.items():
         path = data / f"{_fmt_rows(rows)}-{name}"
         print(f"  writing {path} (once)", file=sys.stderr, flush=True)
-        _child("cmd_write", rows, 0, json.dumps({"path": str(path)}))
+        _child("cmd_write", rows, 0, json.dumps({"path": str(path), "distinct": name.startswith("distinct")}))
         files[name] = (path, rows)  # type: ignore[assignment]
 
     def command(label: str, rows: int, args_: list[str], case: str = "cmd_audit", repeat: int = 1) -> dict:
@@ -279,6 +288,9 @@ def scale_section(args: argparse.Namespace, record) -> None:
         path_big, rows_big = files["big.parquet"]
         streamed = command("workbench audit, Parquet streamed, + AUC", rows_big,
                            ["audit", str(path_big), *AUDIT_ARGS, "--score", "score"])
+        path_distinct, _ = files["distinct.parquet"]
+        distinct = command("workbench audit, Parquet streamed, + AUC, every score distinct", rows_big,
+                           ["audit", str(path_distinct), *AUDIT_ARGS, "--score", "score"])
         counts_file = data / "big-counts.csv"
         counted = command("workbench counts --engine duckdb (Parquet -> counts)", rows_big,
                           ["counts", str(path_big), *AUDIT_ARGS, "-o", str(counts_file)], case="cmd_counts")
@@ -302,7 +314,8 @@ def scale_section(args: argparse.Namespace, record) -> None:
                  f"(goal < 4 s)")
     if args.big:
         lines.append(f"- {_fmt_rows(rows_big)}-row Parquet streamed: {streamed['seconds']:.1f} s, peak "
-                     f"{streamed['peak_rss_mb']:.0f} MB (goal < 60 s, < 1 GB)")
+                     f"{streamed['peak_rss_mb']:.0f} MB (goal < 60 s, < 1 GB); every score distinct "
+                     f"{distinct['seconds']:.1f} s, peak {distinct['peak_rss_mb']:.0f} MB")
         lines.append(f"- DuckDB counts {counted['seconds']:.1f} s (peak {counted['peak_rss_mb']:.0f} MB), then audit "
                      f"of the counts {from_counts['seconds']:.2f} s")
     print("\n".join(lines))

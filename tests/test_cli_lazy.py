@@ -46,6 +46,7 @@ def test_audit_imports_only_what_the_audit_needs(tmp_path: Path, lang: str) -> N
     loaded = [m for m in modules if m.startswith(FORBIDDEN) or m == "sqlite3"]
     assert loaded == []
     assert "workbench.fairness._engine" in modules
+    assert "pandas" not in modules  # numbers and text columns go from Arrow to numpy directly
 
 
 def test_help_imports_no_command(tmp_path: Path) -> None:

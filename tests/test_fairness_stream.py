@@ -29,6 +29,9 @@ def frame() -> pd.DataFrame:
     df["flag"] = np.where(rng.random(ROWS) < 0.8, df["passed"], 1 - df["passed"])
     df["score"] = np.round(0.5 * df["passed"] + 0.5 * rng.random(ROWS), 3)
     df["fine_score"] = 0.5 * df["passed"] + 0.5 * rng.random(ROWS)  # every value distinct
+    coarse = -(np.round(df["score"].to_numpy() * 12) - 3.0)  # 13 values, one of them -0.0 ...
+    coarse[::2] += 0.0  # ... and 0.0 in every other row: one score, as comparisons see it
+    df["coarse_score"] = coarse
     df["mark"] = np.round(rng.normal(60, 15, ROWS), 1)
     df["predicted_mark"] = np.round(df["mark"] + rng.normal(2, 6, ROWS), 1)
     return df
@@ -61,6 +64,7 @@ SPECS = {
                        "reference": {"area": "село"}},
     "classifier_deciles": {"y_true": "passed", "y_pred": "flag", "score": "mark", "sensitive": ["grade"]},
     "classifier_fine": {"y_true": "passed", "y_pred": "flag", "score": "fine_score", "sensitive": ["sex", "grade"]},
+    "classifier_coarse": {"y_true": "passed", "y_pred": "flag", "score": "coarse_score", "sensitive": ["sex", "area"]},
     "predictions_only": {"y_pred": "flag", "sensitive": ["sex", "area"], "reference": {"area": "село"}},
     "scorer": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "sensitive": ["grade", "sex"]},
     "scorer_pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
@@ -194,3 +198,147 @@ def test_weighted_deciles_are_numpys_quantiles_to_the_bit() -> None:
         whole = _calibration.band_edges(score)
         runs = _calibration.band_edges(np.concatenate([values, values]), np.concatenate([0 * weights, weights]))
         assert whole.tobytes() == runs.tobytes()
+
+
+def _close(a: object, b: object, where: str = "") -> None:
+    """Equal structures; numbers to 1e-12 (relative, or absolute near 0: differences of AUCs), else exactly."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for key in a:
+            _close(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and not isinstance(b, bool) and isinstance(b, (int, float)):
+        assert b == pytest.approx(a, rel=1e-12, abs=1e-12), where
+    else:
+        assert a == b, where
+
+
+SPILLED = {
+    # every score distinct, probabilities (tenths of [0, 1]) and ties of one score across batches
+    "fine": {"y_true": "passed", "y_pred": "flag", "score": "noisy", "sensitive": ["sex", "area", "grade"]},
+    "ties": {"y_true": "passed", "y_pred": "flag", "score": "score", "sensitive": ["sex", "area"],
+             "reference": {"area": "село"}},
+    "deciles": {"y_true": "passed", "y_pred": "flag", "score": "mark", "sensitive": ["grade", "sex"]},
+    "one_class": {"y_true": "passed", "y_pred": "flag", "score": "noisy", "sensitive": ["sex", "tiny"]},
+    "pass_mark": {"kind": "scorer", "y_true": "mark", "y_pred": "predicted_mark", "pass_mark": 50,
+                  "sensitive": ["area", "sex"]},
+}
+
+
+@pytest.mark.parametrize("name", SPILLED)
+def test_runs_spilled_to_duckdb_give_the_in_memory_audit(tmp_path: Path, frame: pd.DataFrame, name: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past the budget the (group, score) runs go to DuckDB on disk and come back in score order
+    # in small batches (many ties cut at a batch's end), for every level at once.
+    from workbench.fairness import _spill
+
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 700)
+    monkeypatch.setattr(_stream, "_SPILL_RUNS", 300)
+    monkeypatch.setattr(_spill, "_READ_BATCH", 257)
+    noisy = 0.3 * frame["passed"] + np.random.default_rng(5).random(ROWS)  # every value distinct, AUC < 1
+    frame = frame.assign(tiny=np.where(np.arange(ROWS) < 40, "x", "y"), noisy=noisy)
+    frame.loc[frame["tiny"] == "x", "passed"] = 1  # a group with one class: no AUC, as in memory
+    out = tmp_path / "outputs.parquet"
+    frame.to_parquet(out, index=False, row_group_size=1000)
+    spilled: list[object] = []
+    real = _spill.RunSpill.finish
+    monkeypatch.setattr(_spill.RunSpill, "finish", lambda self, *a, **k: spilled.append(self) or real(self, *a, **k))
+    sha = file_sha256(out)
+    heard: list[float] = []
+    streamed = _stream.stream_audit(out, AuditSpec(n_boot=200, seed=3, **SPILLED[name]), input_sha256=lambda: sha,
+                                    progress=heard.append).to_json_dict("en")
+    whole = run_audit(reader.read_table(out), AuditSpec(n_boot=200, seed=3, **SPILLED[name]),
+                      input_sha256=sha).to_json_dict("en")
+    assert spilled and spilled[0].rows > 300
+    assert heard == sorted(heard) and heard[-1] == 1.0 and any(0.9 < f < 0.99 for f in heard)  # the pass too
+    _close(streamed, whole)
+    aucs = [g["metrics"]["auc"] for g in whole["groups"] if "auc" in g["metrics"]]
+    assert sum(a["ci_low"] is not None and a["estimate"] < a["ci_high"] < 1 for a in aucs) >= 2
+    if name == "one_class":
+        tiny = [g for g in whole["groups"] if g["group"].get("tiny") == "x"]
+        assert tiny and tiny[0]["metrics"]["auc"]["estimate"] is None
+    if name != "pass_mark":
+        assert streamed["calibration"]
+
+
+@pytest.mark.parametrize("labels", ["bool", "int8", "uint16", "float32", "float64"])
+def test_number_columns_read_from_arrow_buffers_as_pandas_reads_them(tmp_path: Path, frame: pd.DataFrame,
+                                                                      labels: str) -> None:
+    # Parquet keeps the column types; sliced batches (700 rows) start inside Arrow's buffers.
+    typed = frame.assign(passed=frame["passed"].astype(labels), flag=frame["flag"].astype(labels),
+                         score=frame["score"].astype("float32"), grade=frame["grade"].astype("int16"))
+    out = tmp_path / "typed.parquet"
+    typed.to_parquet(out, index=False, row_group_size=1000)
+    spec = AuditSpec(y_true="passed", y_pred="flag", score="score", sensitive=["sex", "grade"], n_boot=100)
+    streamed, whole = _both(out, spec)
+    assert json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+
+
+@pytest.mark.parametrize("value", [2.0, np.nan, np.inf])
+def test_number_columns_that_are_not_labels_get_the_in_memory_message(tmp_path: Path, frame: pd.DataFrame,
+                                                                       value: float) -> None:
+    bad = frame.assign(flag=frame["flag"].astype(float), mark=frame["mark"].astype(float))
+    bad.loc[4321, ["flag", "mark"]] = value
+    out = tmp_path / "bad.parquet"
+    bad.to_parquet(out, index=False, row_group_size=1000)
+    specs = [AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex"])]
+    if value != 2.0:  # a 2 is a fine score, not a fine label
+        specs.append(AuditSpec(kind="scorer", y_true="predicted_mark", y_pred="mark", sensitive=["sex"]))
+    for spec in specs:
+        with pytest.raises(InputError) as streamed:
+            _stream.stream_audit(out, spec, input_sha256=lambda: "-")
+        with pytest.raises(InputError) as whole:
+            run_audit(reader.read_table(out), spec)
+        assert [p.translate("en") for p in streamed.value.problems] == \
+            [p.translate("en") for p in whole.value.problems]
+
+
+def test_a_ragged_row_the_single_threaded_parse_does_not_find_is_read_again(
+        tmp_path: Path, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once, under load, a threaded parse reported a ragged row (no row number) that the
+    # one-thread re-read did not find; the audit then failed with "0 rows". Now it reads again.
+    import pyarrow.csv as pacsv
+
+    path = tmp_path / "outputs.csv"
+    frame.to_csv(path, index=False)
+    real, reported = pacsv.open_csv, []
+
+    class Row:
+        number, expected_columns, actual_columns, text = None, 8, 7, ""
+
+    def open_csv(stream, read_options, parse_options, convert_options):
+        handler = parse_options.invalid_row_handler
+        if read_options.use_threads and not reported and handler(Row()) == "skip":
+            reported.append(True)  # the main reader's handler (the type probe's skips silently)
+        return real(stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
+
+    monkeypatch.setattr(pacsv, "open_csv", open_csv)
+    spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "area"], n_boot=100)
+    streamed, whole = _both(path, spec)
+    assert reported and json.dumps(streamed, sort_keys=True) == json.dumps(whole, sort_keys=True)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_no_room_to_spill_is_a_message_not_a_traceback(tmp_path: Path, frame: pd.DataFrame, lang: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from workbench.fairness.cli import audit_command
+
+    monkeypatch.setattr(_stream, "_PARQUET_BATCH", 700)
+    monkeypatch.setattr(_stream, "_SPILL_RUNS", 300)
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    out = tmp_path / "outputs.parquet"
+    frame.to_parquet(out, index=False)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)  # the spill file's writes only, from here
+    done = CliRunner().invoke(audit_command, [str(out), "--y-true", "passed", "--y-pred", "flag", "--score",
+                                              "fine_score", "--sensitive", "sex", "--lang", lang])
+    assert done.exit_code == 2 and "Traceback" not in done.output
+    assert "TMPDIR" in done.output and "{" not in done.output

@@ -51,23 +51,34 @@ def band_edges(score: np.ndarray, weights: np.ndarray | None = None) -> np.ndarr
     return np.unique(_weighted_quantile(score, weights, q)) + 0.0
 
 
-def _weighted_quantile(score: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``np.quantile(np.repeat(score, weights), q)`` without the repeat (numpy's 'linear' method)."""
-    values, inverse = np.unique(score, return_inverse=True)
-    cum = np.cumsum(np.bincount(inverse.ravel(), weights=weights, minlength=len(values)))
-    n = round(float(cum[-1]))
+def quantile_positions(n: int, q: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For numpy's 'linear' quantiles of ``n`` sorted rows: the rows each one reads (the ones
+    below, then the ones above, as one array) and the weights between them."""
+    q = np.linspace(0, 1, BANDS + 1) if q is None else q
     virtual = (n - 1) * q  # numpy's virtual index of the 'linear' method
     previous = np.floor(virtual)
     gamma = virtual - previous
     previous = np.clip(previous, 0, n - 1)
     following = np.clip(previous + 1, 0, n - 1)  # above the last row: the last value
-    a = values[np.searchsorted(cum, previous, side="right")]  # the row at each sorted position
-    b = values[np.searchsorted(cum, following, side="right")]
-    diff = b - a  # numpy's ``_lerp``, exactly
+    return np.concatenate([previous, following]), gamma
+
+
+def lerp_quantiles(a: np.ndarray, b: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """numpy's ``_lerp`` of the rows below (``a``) and above (``b``), exactly."""
+    diff = b - a
     out = a + diff * gamma
     high = gamma >= 0.5
     out[high] = (b - diff * (1 - gamma))[high]
     return out
+
+
+def _weighted_quantile(score: np.ndarray, weights: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(np.repeat(score, weights), q)`` without the repeat (numpy's 'linear' method)."""
+    values, inverse = np.unique(score, return_inverse=True)
+    cum = np.cumsum(np.bincount(inverse.ravel(), weights=weights, minlength=len(values)))
+    positions, gamma = quantile_positions(round(float(cum[-1])), q)
+    rows = values[np.searchsorted(cum, positions, side="right")]  # the row at each sorted position
+    return lerp_quantiles(rows[:len(q)], rows[len(q):], gamma)
 
 
 def merge_runs(group: np.ndarray, score: np.ndarray, neg: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -105,8 +116,6 @@ def calibration(groups: Groups, y_true: np.ndarray | None, score: np.ndarray, co
     positives, so that the sums are added in one order whichever way the rows came (the
     streamed audit gives those runs directly).
     """
-    from ._compare import levels  # _compare -> _result -> this module
-
     if weights is None:
         edges = band_edges(score)
         y = np.asarray(y_true, dtype=float)
@@ -122,6 +131,15 @@ def calibration(groups: Groups, y_true: np.ndarray | None, score: np.ndarray, co
     n = np.rint(np.bincount(key, weights=weights, minlength=cells)).astype(np.int64).reshape(groups.size, k)
     s = np.bincount(key, weights=score * weights, minlength=cells).reshape(groups.size, k)
     pos = np.bincount(key, weights=y_true * weights, minlength=cells).reshape(groups.size, k)
+    return calibration_from_bands(groups, edges, n, s, pos, confidence)
+
+
+def calibration_from_bands(groups: Groups, edges: np.ndarray, n: np.ndarray, s: np.ndarray, pos: np.ndarray,
+                           confidence: float) -> dict[str, list[CalibrationBand]]:
+    """The bands of per (group, band) rows ``n``, score sums ``s`` and positives ``pos``."""
+    from ._compare import levels  # _compare -> _result -> this module
+
+    k = n.shape[1]
     out: dict[str, list[CalibrationBand]] = {}
     for name, labels, matrix in levels(groups.labels, groups.features, groups.values, groups.membership):
         if name == "intersection" and len(groups.features) > 1:

@@ -10,8 +10,8 @@ and a sign-flip permutation test gives a p-value for "no difference at all".
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pd
 from ._compare import Rule, make_check, reference_too_small_check
 from ._intervals import (
     finite_or_none,

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+
+from .._lazy import pd
 
 # Confusion cells are indexed as 2 * y_true + y_pred.
 TN, FP, FN, TP = 0, 1, 2, 3

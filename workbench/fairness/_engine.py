@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import pd
 from ._auc import AucTable
 from ._calibration import calibration
 from ._classifier import classifier_level

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .._lazy import pd
 from ..errors import ValidationFailed, WorkbenchError
 from ._policy import Tier
 
@@ -180,15 +180,23 @@ def counts_roles(frame: pd.DataFrame | None, spec: AuditSpec) -> tuple[str, ...]
 
 def check_columns(frame: pd.DataFrame, spec: AuditSpec, problems: Problems) -> bool:
     """Report missing columns and an empty table; True if every column is present."""
-    ok = True
-    available = ", ".join(map(str, frame.columns))
-    for role, col in required_columns(spec, problems, frame):
-        if col not in frame.columns:
-            problems.add(_MISSING_COLUMN, column=col, role=role, available=available)
-            ok = False
+    ok = check_column_names(list(frame.columns), spec, problems, frame)
     if len(frame) == 0:
         problems.add(_NO_ROWS)
         ok = False
+    return ok
+
+
+def check_column_names(columns: list[Any], spec: AuditSpec, problems: Problems,
+                       frame: pd.DataFrame | None = None) -> bool:
+    """Report missing columns of a file's header; True if every column is present."""
+    ok = True
+    available = ", ".join(map(str, columns))
+    present = set(columns)
+    for role, col in required_columns(spec, problems, frame):
+        if col not in present:
+            problems.add(_MISSING_COLUMN, column=col, role=role, available=available)
+            ok = False
     return ok
 
 
@@ -266,6 +274,11 @@ def check_sensitive(frame: pd.DataFrame, spec: AuditSpec, problems: Problems) ->
     for col in spec.sensitive:
         if col in frame.columns:
             _missing(frame[col], col, problems)
+    check_reference_features(spec, problems)
+
+
+def check_reference_features(spec: AuditSpec, problems: Problems) -> None:
+    """References to features that are not audited."""
     for col in spec.reference or {}:
         if col not in spec.sensitive:
             problems.add(_REFERENCE_NOT_SENSITIVE, column=col)

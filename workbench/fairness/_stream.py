@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import WorkbenchError
 from ._auc import AucTable
-from ._calibration import calibration, merge_runs, weighted_rows
+from ._calibration import calibration, calibration_from_bands, merge_runs, weighted_rows
 from ._counts import MAX_GROUPS, Groups
 from ._policy import FairnessPolicy, load_policy
 from ._result import AuditResult
@@ -48,12 +47,9 @@ from ._spec import (
     Problems,
     as_binary,
     as_numeric,
-    check_columns,
+    check_column_names,
+    check_reference_features,
     check_reference_values,
-    check_sensitive,
-)
-from ._spec import (
-    _NO_ROWS as _SPEC_NO_ROWS,
 )
 
 Progress = Callable[[float], None]
@@ -61,6 +57,7 @@ STREAM_KINDS = ("classifier", "scorer")
 _CSV_BLOCK = 4 << 20  # bytes of text per CSV batch (small blocks keep the parse pipelined)
 _PARQUET_BATCH = 1 << 20  # rows per Parquet batch
 _COMPACT_RUNS = 4_000_000  # runs of (group, score) held in parts before they are merged into one
+_SPILL_RUNS = 3_000_000  # distinct (group, score) runs kept in memory; more go to disk, sorted by DuckDB (``_spill``)
 _SCORE_NEEDS_TRUTH = "fairness.error.score_needs_truth"
 
 
@@ -145,7 +142,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         if grouped:
             # Grouping columns that are text are parsed straight into dictionaries (each value
             # once, then integers), as the first block's types show; the values are the same.
-            stream, probe = open_csv(wanted, types, threads, lambda _row: "skip")
+            stream, probe = open_csv(wanted, types, False, lambda _row: "skip")  # the first block only
             with stream, probe:
                 for name in grouped:
                     if pa.types.is_string(probe.schema.field(name).type):
@@ -187,6 +184,8 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
                 ragged.clear()
                 for _ in read(wanted, grouped, False, on_ragged):
                     pass
+                if not ragged:  # what the threaded parse reported did not hold on one thread: read again
+                    raise _Restart
             problems = [WorkbenchError(_RAGGED_ROW, row=number if number is not None else "?", expected=exp,
                                        found=act) for number, exp, act in ragged[:_MAX_PROBLEMS]]
             raise ReaderError(_RAGGED, problems=_cap(problems, len(ragged)), name=src.name, count=len(ragged))
@@ -216,7 +215,9 @@ def _parquet_file(src: Any) -> _File:
         # Grouping text columns come as dictionaries (the values once, then integers).
         dictionary = [original[c] for c in grouped if pa.types.is_string(schema.field(original[c]).type)
                       or pa.types.is_large_string(schema.field(original[c]).type)]
-        reader = pq.ParquetFile(src.path, read_dictionary=dictionary)
+        # No pre-buffering: it keeps every column chunk read so far until the end (900 MB of
+        # distinct scores at 100M rows), where without it memory is one row group.
+        reader = pq.ParquetFile(src.path, read_dictionary=dictionary, pre_buffer=False)
         done = 0
         try:
             for batch in reader.iter_batches(batch_size=_PARQUET_BATCH, columns=names, use_threads=True):
@@ -250,6 +251,7 @@ class _Stats:
     sums: np.ndarray = field(default_factory=lambda: np.zeros((0, S_ERR4 + 1)))
     runs: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # parts of (group id, score, neg, pos)
     n_runs: int = 0
+    spill: Any = None  # a ``RunSpill`` once the runs outgrow memory
 
     # problems ---------------------------------------------------------------------------
     def add_problems(self, found: Problems) -> None:
@@ -275,14 +277,15 @@ class _Stats:
         values and missing values are still recorded, for the messages.
         """
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         rows = len(columns[0][1]) if columns else 0
         combined = np.zeros(rows, dtype=np.int64)
         radix = 1
         per_feature: list[tuple[np.ndarray, np.ndarray]] = []  # (row -> local value, local value -> id)
         for j, arr in columns:
-            if not pa.types.is_dictionary(arr.type):
+            if not pa.types.is_dictionary(arr.type):  # read as numbers (text columns come as dictionaries)
+                import pyarrow.compute as pc  # a tenth of a second to import: only when needed
+
                 arr = pc.dictionary_encode(arr)
             dictionary = arr.dictionary.to_pylist()
             if not self.categorical[j] and (pa.types.is_string(arr.dictionary.type)
@@ -294,7 +297,7 @@ class _Stats:
             if arr.indices.null_count:
                 indices = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False)
             else:  # no copy, no compute kernel
-                indices = arr.indices.to_numpy(zero_copy_only=False)
+                indices = _as_numpy(arr.indices)
             bad = int((indices < 0).sum()) if arr.indices.null_count else 0
             if (ids < 0).any():
                 bad += int((ids[indices[indices >= 0]] < 0).sum())
@@ -356,12 +359,60 @@ class _Stats:
 
     def add_scores(self, codes: np.ndarray, mapping: np.ndarray, label: np.ndarray, score: np.ndarray) -> None:
         """The batch's rows as runs of equal (global group, score) with their negatives and positives."""
-        part = merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
+        if self.spill is not None:
+            self.spill.add_rows(mapping[codes], score, label)
+            return
+        part = _few_scores_runs(mapping[codes], score, label, len(self.groups))
+        if part is None:
+            part = merge_runs(mapping[codes], score, 1.0 - label, label.astype(float))
         self.runs.append(part)
         self.n_runs += len(part[0])
         if self.n_runs > _COMPACT_RUNS and len(self.runs) > 1:
             self.runs = [merge_runs(*(np.concatenate(c) for c in zip(*self.runs)))]
             self.n_runs = len(self.runs[0][0])
+        if self.n_runs > _SPILL_RUNS:  # (nearly) continuous scores: memory would grow with the rows
+            from ._spill import RunSpill
+
+            top = max(max(r[2].max(initial=0), r[3].max(initial=0)) for r in self.runs)
+            self.spill = RunSpill(wide=top > np.iinfo(np.int32).max)
+            for held in self.runs:
+                self.spill.add(*held)
+            self.runs, self.n_runs = [], 0
+
+
+def _few_scores_runs(group: np.ndarray, score: np.ndarray, label: np.ndarray,
+                     n_groups: int) -> tuple[np.ndarray, ...] | None:
+    """``merge_runs`` of a batch whose scores take few values, without sorting its rows.
+
+    The distinct scores come from a hash pass (Arrow's ``dictionary_encode``) and only they are
+    sorted; the runs are then the non-empty cells of (group, score rank), counted in that
+    order. None when the scores look continuous (a sample is mostly distinct) or the cells
+    would outnumber the rows: ``merge_runs`` sorts those.
+    """
+    sample = score[:: max(len(score) // 65_536, 1)]
+    if len(np.unique(sample)) > len(sample) // 2:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc  # a tenth of a second to import: only with a score
+
+    score = np.ascontiguousarray(score, dtype=np.float64)
+    encoded = pc.dictionary_encode(pa.Array.from_buffers(pa.float64(), len(score), [None, pa.py_buffer(score)]))
+    values, index = _as_numpy(encoded.dictionary), _as_numpy(encoded.indices)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]  # -0.0 and 0.0 are one score, as in ``merge_runs``
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.cumsum(new) - 1
+    k = int(new.sum())
+    cells = n_groups * k
+    if cells > 4 * len(score) + 1_000_000:
+        return None
+    key = group * k + rank[index]
+    total = np.bincount(key, minlength=cells)
+    pos = np.bincount(key, weights=label, minlength=cells)
+    present = np.flatnonzero(total)
+    return present // k, ordered[new][present % k], total[present] - pos[present], pos[present]
 
 
 class _TooMany(Exception):
@@ -397,6 +448,9 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
         if name is None or name not in present:
             return None
         values = batch.column(name)
+        converted = _plain_numbers(values, how is as_binary)
+        if converted is not None:
+            return converted
         if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             # The reader's cleaning (stripped, empty is missing); sensitive columns are
             # cleaned on their dictionary of values instead, which is much cheaper.
@@ -423,15 +477,53 @@ def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) ->
         stats.add_scores(codes, mapping, passed_true, y_pred)
 
 
+_NUMPY_TYPES = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "int64": np.int64, "uint8": np.uint8,
+                "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64, "halffloat": np.float16,
+                "float": np.float32, "double": np.float64}
+
+
+def _as_numpy(values: Any) -> np.ndarray:
+    """A complete Arrow array of numbers or booleans as numpy, read from its buffer.
+
+    pyarrow's own ``to_numpy`` imports pandas on its first call (a third of a second);
+    this is the same values without it (no copy but for booleans, which Arrow packs in bits).
+    """
+    kind = str(values.type)
+    data = values.buffers()[1]
+    if kind == "bool":
+        bits = np.frombuffer(data, dtype=np.uint8)
+        return np.unpackbits(bits, count=values.offset + len(values), bitorder="little")[values.offset:].astype(bool)
+    dtype = np.dtype(_NUMPY_TYPES[kind])
+    return np.frombuffer(data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
+
+
+def _plain_numbers(values: Any, binary: bool) -> np.ndarray | None:
+    """``as_binary`` / ``as_numeric`` of a column of numbers that is complete, finite (and 0/1),
+    straight from Arrow; None for anything else, which those functions convert or refuse with
+    their messages (through pandas, imported only then)."""
+    import pyarrow as pa
+
+    kind = values.type
+    if values.null_count or str(kind) not in _NUMPY_TYPES and not pa.types.is_boolean(kind):
+        return None
+    arr = _as_numpy(values)
+    if pa.types.is_boolean(kind):
+        return arr.astype(bool) if binary else arr.astype(float)
+    if pa.types.is_floating(kind) and not np.isfinite(arr).all():  # NaN is missing, inf refused: their messages
+        return None
+    if not binary:
+        return arr.astype(float)
+    one = arr == 1
+    return one if (one | (arr == 0)).all() else None
+
+
 def _one_pass(file: _File, spec: AuditSpec, progress: Progress) -> _Stats:
     present = set(file.columns)
-    probe = pd.DataFrame(columns=file.columns)
     problems = Problems()
-    check_columns(probe, spec, problems)
-    problems.items = [p for p in problems.items if p.key != _SPEC_NO_ROWS]
+    check_column_names(file.columns, spec, problems)  # rows are counted as they come
     if any(p.key == _ROLE_REQUIRED for p in problems.items):
         problems.raise_if_any()
-    check_sensitive(probe, spec, problems)
+    check_reference_features(spec, problems)  # missing sensitive values are counted per batch
     if spec.kind == "classifier" and spec.y_true is None and spec.score is not None:
         problems.add(_SCORE_NEEDS_TRUTH, column=spec.score)
     stats = _Stats(spec=spec)
@@ -444,7 +536,11 @@ def _one_pass(file: _File, spec: AuditSpec, progress: Progress) -> _Stats:
         grouped = [c for c in spec.sensitive if c in present]
         for batch in file.open_batches(wanted, grouped, progress):
             _add_batch(stats, batch, spec, present)
-    except _TooMany as exc:
+    except BaseException as exc:
+        if stats.spill is not None:
+            stats.spill.close()
+        if not isinstance(exc, _TooMany):
+            raise
         found = Problems()
         found.add(_TOO_MANY_GROUPS, count=exc.count, limit=MAX_GROUPS)
         found.raise_if_any()
@@ -498,8 +594,6 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     ``input_sha256`` is called once the file has been read (hashing is a pass over the bytes too).
     Raises the reader's ``ReaderError`` and the engine's ``InputError`` as :func:`run_audit` would.
     """
-    from ._engine import _classifier_levels, _merge, _scorer_levels, finish_audit
-
     if spec.kind not in STREAM_KINDS:
         return None
     report = progress or (lambda _fraction: None)
@@ -509,6 +603,7 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     if file is None:
         return None
     digest = _Background(input_sha256)  # hashing is a pass over the bytes too: beside the reading
+    stats = None
     try:
         for _attempt in range(2 * len(file.columns) + 3):  # a wider column type: read again
             try:
@@ -520,11 +615,22 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
             return None
     except _NotStreamable:
         return None
+    try:
+        return _finish(stats, spec, thresholds, policy, file.name, digest, report)
+    finally:
+        if stats.spill is not None:
+            stats.spill.close()
+
+
+def _finish(stats: _Stats, spec: AuditSpec, thresholds: Any, policy: FairnessPolicy, name: str,
+            digest: _Background, report: Progress) -> AuditResult:
+    from ._engine import _classifier_levels, _merge, _scorer_levels, finish_audit
+
     if stats.rows == 0 and not stats.problems:
         from ..reader._keys import _NO_ROWS
         from ..reader._models import ReaderError
 
-        raise ReaderError(_NO_ROWS, name=file.name)
+        raise ReaderError(_NO_ROWS, name=name)
     if stats.problems:
         # Like the whole-file audit, name an unknown reference value too, not only on the next attempt.
         found = Problems()
@@ -537,16 +643,26 @@ def stream_audit(path: Path, spec: AuditSpec, *, input_sha256: Callable[[], str]
     check_reference_values(groups.values, spec, found)
     found.raise_if_any()
     report(0.9)
-    runs = _auc_runs(stats, order)
-    auc = runs[0] if runs else None
-    counts = stats.cells[order]
-    quiet: Progress = lambda _fraction: None
     extras: dict = {}
-    if spec.kind == "classifier":
-        predictions_only = spec.y_true is None
-        if runs is not None:
+    auc: Any = None
+    if stats.spill is not None:  # the runs outgrew memory: one ordered pass over them on disk
+        from ._spill import spill_matrices
+
+        auc, bands = stats.spill.finish(order, spill_matrices(groups), len(order),
+                                        calibrate=spec.kind == "classifier",
+                                        progress=lambda f: report(0.9 + 0.09 * f))
+        if bands is not None:
+            extras["calibration"] = calibration_from_bands(groups, *bands, spec.confidence)
+    runs = _auc_runs(stats, order)
+    if runs is not None:
+        auc = runs[0]
+        if spec.kind == "classifier":
             codes, y, score, weights = weighted_rows(*runs[1])
             extras["calibration"] = calibration(groups, y, score, spec.confidence, codes=codes, weights=weights)
+    counts = stats.cells[order]
+    quiet: Progress = lambda _fraction: None
+    if spec.kind == "classifier":
+        predictions_only = spec.y_true is None
         out = _classifier_levels(groups, counts, spec, thresholds, auc, quiet, predictions_only)
     else:
         out = _scorer_levels(groups, stats.sums[order], spec, thresholds)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from .._lazy import pd  # imported when first used: a streamed audit never needs pandas
 
 from ..errors import WorkbenchError
 from ._keys import _BAD_HEADER, _DUPLICATE_COLUMN, _EMPTY_COLUMN_NAME, _NO_HEADER, _NUMBER

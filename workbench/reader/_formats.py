@@ -9,7 +9,7 @@ import re
 import zipfile
 from typing import Any
 
-import pandas as pd
+from .._lazy import pd  # imported when first used: a streamed audit never needs pandas
 
 from ..errors import WorkbenchError
 from ._cells import _checked_header, _clean_frame, _clean_strings, _trim_header
