@@ -13,9 +13,9 @@ import streamlit as st
 from ui import common
 from ui.common import actor, lang, tr
 from ui.text import esc
-from workbench import notifications
+from workbench.registry import notifications
 from workbench.i18n import LANGUAGE_NAMES, LANGUAGES
-from workbench.models import Role
+from workbench.registry.models import Role
 
 PAGES = Path(__file__).parent / "ui" / "pages"
 

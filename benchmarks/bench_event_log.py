@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench.db import Registry
+from workbench.registry.db import Registry
 
 
 def _run(root: Path, n: int, *, sealed: bool) -> tuple[float, float]:

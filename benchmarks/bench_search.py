@@ -8,7 +8,7 @@ the registry page shows. Usage::
     python benchmarks/bench_search.py --labels 50000 --runs 100
 
 Target (issues 7 and 12): p95 under 50 ms in the service layer. Free text goes through the
-registry's FTS5 index (``workbench.search``): the words parents type, in kk, ru and en, are
+registry's FTS5 index (``workbench.registry.search``): the words parents type, in kk, ru and en, are
 among the queries. The index is built once when the labels are first searched (and kept in
 step by triggers after that); that one-off time is printed separately.
 """
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from workbench import public
-from workbench.db import Registry
-from workbench.models import PUBLIC, make_bin
+from workbench.registry.db import Registry
+from workbench.registry.models import PUBLIC, make_bin
 
 TODAY = dt.date(2026, 11, 22)
 WORDS = ["Оқу", "Білім", "Есеп", "Тест", "Эссе", "Ерте", "Кесте", "Smart", "Tutor", "Чат", "Көмекші", "Әліппе",

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import auth, submissions
-from workbench.db import Registry
-from workbench.models import SYSTEM, Role, make_bin
+from workbench.registry import auth
+from workbench import submissions
+from workbench.registry.db import Registry
+from workbench.registry.models import SYSTEM, Role, make_bin
 
 REPO = Path(__file__).resolve().parents[1]
 UCI_DIR = REPO / "fixtures" / "uci-student-performance"  # Cortez & Silva 2008, doi:10.24432/C5TG7T, CC BY 4.0

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import PASSWORD, People
-from workbench import admin, auth, sessions
+from workbench import admin
+from workbench.registry import auth, sessions
 from workbench.errors import PermissionDenied
 from workbench.i18n import t
 from workbench.services import Workbench

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import PASSWORD
 from test_admin_accounts import office  # noqa: F401  (fixture)
-from workbench import sessions
+from workbench.registry import sessions
 from workbench.errors import PermissionDenied, WorkbenchError
 from workbench.i18n import t
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import auth
+from workbench.registry import auth
 from workbench.i18n import LANGUAGES, t
-from workbench.models import PUBLIC, Role
+from workbench.registry.models import PUBLIC, Role
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "streamlit_app.py")
@@ -51,7 +51,7 @@ def demo_home(tmp_path_factory):
 def actor_for(home, role):
     if role is Role.PUBLIC:
         return PUBLIC
-    from workbench.db import Registry
+    from workbench.registry.db import Registry
     from workbench.demo import DEMO_PASSWORD
 
     reg = Registry(Path(home) / "registry.db")

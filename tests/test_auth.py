@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from workbench import auth
+from workbench.registry import auth
 from workbench.errors import ValidationFailed
-from workbench.models import SYSTEM, Role, utcnow
+from workbench.registry.models import SYSTEM, Role, utcnow
 
 from conftest import PASSWORD
 

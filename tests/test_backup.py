@@ -85,7 +85,7 @@ def _pdf_verdicts(root: Path) -> dict:
 WRITER = r"""
 import os, sys, time
 from workbench.services import Workbench
-from workbench.models import SYSTEM
+from workbench.registry.models import SYSTEM
 wb = Workbench.open(sys.argv[1])
 stop = time.time() + float(sys.argv[2])
 i = 0

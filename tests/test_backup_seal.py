@@ -208,7 +208,7 @@ def test_admin_verify_log_runs_the_same_whole_check_as_the_cli(source, tmp_path)
     conn.close()
     wb = Workbench.open(home)
     try:
-        from workbench.models import SYSTEM
+        from workbench.registry.models import SYSTEM
 
         report = admin.verify_log(wb.registry, SYSTEM, keys=wb.keys, audits_dir=wb.home.audits)
         assert isinstance(report, IntegrityReport) and not report.ok

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.cli import cli
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from workbench.i18n import t
 
 

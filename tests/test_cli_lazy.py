@@ -15,7 +15,7 @@ from workbench import i18n
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "fixtures" / "early_warning_outputs.csv"
-FORBIDDEN = ("workbench.db", "workbench.services", "workbench.auth", "workbench.report_pdf", "workbench.signing",
+FORBIDDEN = ("workbench.registry.db", "workbench.services", "workbench.registry.auth", "workbench.report_pdf", "workbench.signing",
              "workbench.pdf_verify", "sqlite_utils", "reportlab", "pyhanko", "streamlit")
 
 _PROBE = """

@@ -6,7 +6,7 @@ import pytest
 
 from workbench import complaints, labels, public
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 from workbench.services import Workbench
 
 from test_decisions import TODAY, Committee

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from workbench import auth, complaints, decisions, labels, public, reviews
+from workbench.registry import auth
+from workbench import complaints, decisions, labels, public, reviews
 from workbench import submissions as subs
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from workbench.decisions import DecisionInput, Vote
 from workbench.errors import WorkbenchError
-from workbench.models import PUBLIC, Status
+from workbench.registry.models import PUBLIC, Status
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, PASSWORD
@@ -37,7 +38,7 @@ N_SUBMISSIONS = 8
 _PRELUDE = textwrap.dedent("""
     import contextlib, json, os, sys, time, datetime as dt
     from pathlib import Path
-    from workbench.db import Registry
+    from workbench.registry.db import Registry
 
     _orig = Registry.transaction
 
@@ -59,7 +60,7 @@ _PRELUDE = textwrap.dedent("""
 
 _DECIDE = _PRELUDE + textwrap.dedent("""
     from workbench import decisions
-    from workbench.auth import login
+    from workbench.registry.auth import login
     from workbench.decisions import DecisionInput, Vote
     from workbench.errors import WorkbenchError
     from workbench.services import Workbench
@@ -81,7 +82,7 @@ _DECIDE = _PRELUDE + textwrap.dedent("""
 
 _LABEL = _PRELUDE + textwrap.dedent("""
     from workbench import labels
-    from workbench.auth import login
+    from workbench.registry.auth import login
     from workbench.errors import WorkbenchError
     from workbench.services import Workbench
 

@@ -10,7 +10,7 @@ import pytest
 from workbench import consent, labels, public
 from workbench.errors import NotFound, WorkbenchError
 from workbench.i18n import t
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 from workbench.pdf_verify import verify_pdf
 from workbench.services import Workbench
 

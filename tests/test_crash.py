@@ -23,7 +23,7 @@ import pytest
 
 from workbench import decisions
 from workbench import submissions as subs
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from workbench.decisions import DecisionInput, Vote
 from workbench.errors import WorkbenchError
 from workbench.services import Workbench

@@ -31,7 +31,7 @@ def test_a_signed_in_person_keeps_their_language_after_a_reload(home, monkeypatc
 
     from conftest import People
     from test_label_state import APP
-    from workbench import notifications, sessions
+    from workbench.registry import notifications, sessions
     from workbench.services import Workbench
 
     wb = Workbench.open(home)

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from workbench import db as dbmod
-from workbench.db import Registry, RegistryError, check_registry_file, restore
+from workbench.registry import db as dbmod
+from workbench.registry.db import Registry, RegistryError, check_registry_file, restore
 
 
 def test_fresh_database_has_current_schema(tmp_path):

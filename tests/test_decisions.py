@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from workbench import auth, decisions, fairness_runs, labels, reviews, rules, submissions as subs
+from workbench.registry import auth
+from workbench import decisions, fairness_runs, labels, reviews, rules, submissions as subs
 from workbench.fairness import AuditSpec
 from workbench.decisions import DecisionInput, Scope, Vote
 from workbench.errors import PermissionDenied, ValidationFailed, WorkbenchError
-from workbench.models import PUBLIC, SYSTEM, Role, Status, make_bin
+from workbench.registry.models import PUBLIC, SYSTEM, Role, Status, make_bin
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, PASSWORD, pdfsig
@@ -198,7 +199,7 @@ _CRASH = textwrap.dedent("""
     import os, sys, datetime as dt
     from workbench import decisions
     from workbench.decisions import DecisionInput, Vote
-    from workbench.auth import login
+    from workbench.registry.auth import login
     from workbench.services import Workbench
 
     def crash(name):

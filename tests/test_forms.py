@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import COMPLETE_DOSSIER, People
 from workbench import submissions as subs
 from workbench.i18n import t
-from workbench.models import Status
+from workbench.registry.models import Status
 from workbench.services import Workbench
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

@@ -7,13 +7,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench import genai, submissions as subs
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from workbench.services import Workbench
 
 SCRIPT = """
 import streamlit as st
 from workbench import submissions as subs
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from ui.common import workbench
 st.session_state["lang"] = st.session_state.get("lang", "kk")
 st.session_state["actor"] = st.session_state["who"]

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from workbench import genai, submissions as subs
 from workbench.cli import cli
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from workbench.errors import NotFound, PermissionDenied
 from workbench.genai import _runner
 from workbench.genai._sandbox import free_port, reply
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 
 PUBLIC_IP = "http://93.184.215.14/v1"  # a public address literal: no DNS needed
 

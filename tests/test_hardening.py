@@ -15,12 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from workbench import auth, complaints, decisions, fairness_runs, labels, monitoring, opendata, public, reviews
+from workbench.registry import auth
+from workbench import (
+    complaints,
+    decisions,
+    fairness_runs,
+    labels,
+    monitoring,
+    opendata,
+    public,
+    reviews,
+)
 from workbench import submissions as subs
-from workbench.db import Registry
+from workbench.registry.db import Registry
 from workbench.errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
 from workbench.fairness import AuditSpec
-from workbench.models import PUBLIC, SYSTEM, Role, Status, make_bin
+from workbench.registry.models import PUBLIC, SYSTEM, Role, Status, make_bin
 from workbench.reader import ReaderError, read_table
 from workbench.services import Workbench
 
@@ -354,7 +364,7 @@ def test_unknown_tier_gives_a_translated_error_not_a_key_error(home):
 
 
 def test_database_locked_gives_a_translated_message_and_changes_nothing(home, people):
-    from workbench.db import BUSY
+    from workbench.registry.db import BUSY
 
     wb = Workbench.open(home)
     p = type(people)(wb.registry)

@@ -9,8 +9,8 @@ import pytest
 
 from workbench import i18n
 from workbench.errors import WorkbenchError
-from workbench.models import Role, Status
-from workbench.permissions import PERMISSIONS
+from workbench.registry.models import Role, Status
+from workbench.registry.permissions import PERMISSIONS
 
 REPO = Path(__file__).resolve().parents[1]
 CATALOGUE = i18n.catalogue()

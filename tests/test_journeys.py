@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import auth, fairness_runs, reviews, rules, submissions as subs
-from workbench.models import SYSTEM, Role, Status, make_bin
+from workbench.registry import auth
+from workbench import fairness_runs, reviews, rules, submissions as subs
+from workbench.registry.models import SYSTEM, Role, Status, make_bin
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, PASSWORD

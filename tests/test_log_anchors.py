@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from workbench import labels, opendata
 from workbench.cli import cli
-from workbench.db import event_hash
+from workbench.registry.db import event_hash
 from workbench.integrity import verify_registry, write_head_file
 from workbench.services import Workbench
 

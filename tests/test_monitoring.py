@@ -11,7 +11,7 @@ import pytest
 
 from workbench import monitoring as mon
 from workbench.i18n import t
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 
 from test_public import add_label, seed_owner
 

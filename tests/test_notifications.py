@@ -14,7 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from streamlit.testing.v1 import AppTest
 
-from workbench import complaints, labels, notifications, submissions as subs
+from workbench import complaints, labels, submissions as subs
+from workbench.registry import notifications
 from workbench.i18n import t
 
 from test_complaints import file as file_complaint

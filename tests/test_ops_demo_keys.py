@@ -7,10 +7,11 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
-from workbench import auth, demo, signing
+from workbench.registry import auth
+from workbench import demo, signing
 from workbench.cli import cli
 from workbench.i18n import LANGUAGES
-from workbench.models import SYSTEM, Role
+from workbench.registry.models import SYSTEM, Role
 from workbench.services import Workbench
 
 from conftest import PASSWORD, pdfsig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from workbench import labels, report_pdf
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 from workbench.pdf_verify import _NOT_REGISTRY_COPY
 
 from test_decisions import TODAY, Committee, committee  # noqa: F401  (fixtures)

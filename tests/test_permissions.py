@@ -6,13 +6,15 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import complaints, decisions, fairness_runs, genai, labels, public_url
+from workbench import complaints, decisions, fairness_runs, genai, labels
+from workbench.registry import public_url
 from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
-from workbench import admin, auth, public, reviews, submissions as subs
+from workbench import admin, public, reviews, submissions as subs
+from workbench.registry import auth
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
-from workbench.models import PUBLIC, Role
-from workbench.permissions import PERMISSIONS, can
+from workbench.registry.models import PUBLIC, Role
+from workbench.registry.permissions import PERMISSIONS, can
 from workbench.storage import FileStore
 from workbench.genai._runner import make_transcript
 

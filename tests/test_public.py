@@ -9,7 +9,7 @@ import pytest
 
 from workbench import labels, public
 from workbench.errors import NotFound, WorkbenchError
-from workbench.models import PUBLIC, SYSTEM, Role, make_bin
+from workbench.registry.models import PUBLIC, SYSTEM, Role, make_bin
 from workbench.services import Workbench
 
 from test_decisions import TODAY, Committee  # the real decision path: a label with a signed PDF

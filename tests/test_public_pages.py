@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench import complaints, public
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "streamlit_app.py")
@@ -44,7 +44,7 @@ def demo(tmp_path_factory):
 
 
 def secretary(wb):
-    from workbench import auth
+    from workbench.registry import auth
     from workbench.demo import DEMO_PASSWORD
 
     return auth.login(wb.registry, "secretary", DEMO_PASSWORD)

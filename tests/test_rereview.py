@@ -7,9 +7,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from workbench import label_state, notifications, rereview, submissions as subs
+from workbench import label_state, rereview, submissions as subs
+from workbench.registry import notifications
 from workbench.i18n import t
-from workbench.models import Status
+from workbench.registry.models import Status
 
 from test_complaints import file as file_complaint
 from test_decisions import TODAY

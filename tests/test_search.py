@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from workbench import public, search
-from workbench.models import PUBLIC
+from workbench import public
+from workbench.registry import search
+from workbench.registry.models import PUBLIC
 
 
 @pytest.mark.parametrize("text,folded", [

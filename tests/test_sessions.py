@@ -18,10 +18,10 @@ with warnings.catch_warnings():  # starlette asks for httpx2, which is not in th
     from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from workbench import auth, sessions
+from workbench.registry import auth, sessions
 from workbench.errors import PermissionDenied
 from workbench.i18n import t
-from workbench.models import SYSTEM, Role, utcnow
+from workbench.registry.models import SYSTEM, Role, utcnow
 from workbench.services import Workbench
 from workbench.web import signin
 

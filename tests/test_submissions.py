@@ -6,7 +6,7 @@ import pytest
 
 from workbench import storage, submissions as subs
 from workbench.errors import ValidationFailed, WorkbenchError
-from workbench.models import ANNEX_VIII_A, Dossier, Status, bin_is_valid, make_bin, missing_fields
+from workbench.registry.models import ANNEX_VIII_A, Dossier, Status, bin_is_valid, make_bin, missing_fields
 from workbench.storage import FileStore
 
 CSV = "y_true,y_pred,sex\n1,1,F\n0,1,M\n".encode()
@@ -33,8 +33,8 @@ def test_bin_check_digit(value, ok):
 
 
 def test_visitor_registers_an_organisation_and_its_vendor_account(reg):
-    from workbench import auth
-    from workbench.models import PUBLIC
+    from workbench.registry import auth
+    from workbench.registry.models import PUBLIC
 
     org = subs.register_vendor(reg, PUBLIC, org_name="Jana Bilim", bin=make_bin("55555555555"),
                                contact_email="info@jana.kz", username="jana", password="long-password-1")
@@ -44,7 +44,7 @@ def test_visitor_registers_an_organisation_and_its_vendor_account(reg):
 
 
 def test_bad_registration_writes_nothing(reg, people):
-    from workbench.models import PUBLIC
+    from workbench.registry.models import PUBLIC
 
     before = _counts(reg) | {"orgs": reg.one("SELECT count(*) AS n FROM organisations")["n"],
                              "users": reg.one("SELECT count(*) AS n FROM users")["n"]}

@@ -16,9 +16,9 @@ from html.parser import HTMLParser
 import pytest
 from starlette.testclient import TestClient
 
-from workbench import public_url as pu
+from workbench.registry import public_url as pu
 from workbench.i18n import LANGUAGES, t
-from workbench.models import PUBLIC
+from workbench.registry.models import PUBLIC
 
 ACTIVE, SUSPENDED, EXPIRED, REVOKED = ("KZ-AIS-2026-000001", "KZ-AIS-2026-000002", "KZ-AIS-2023-000001",
                                        "KZ-AIS-2026-000003")
@@ -401,7 +401,7 @@ def test_a_real_registry_refuses_to_sign_without_a_public_url(home):
 
 
 def _admin(reg):
-    from workbench.models import SYSTEM
+    from workbench.registry.models import SYSTEM
 
     return SYSTEM
 
@@ -505,7 +505,7 @@ def test_the_admin_changes_the_public_url_in_the_app(tmp_path, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
-    from workbench import auth
+    from workbench.registry import auth
     from workbench.demo import DEMO_PASSWORD, ensure_demo, ensure_keys
     from workbench.services import Workbench
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from workbench.errors import WorkbenchError
 from workbench.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from workbench.models import PUBLIC, Actor
+from workbench.registry.models import PUBLIC, Actor
 from workbench.services import Workbench
 
 
@@ -71,7 +71,7 @@ def identify() -> Actor:
     kept: only code sets it (AppTest tests, which cannot send cookies); nothing a browser
     sends can.
     """
-    from workbench import sessions
+    from workbench.registry import sessions
 
     wb = workbench()
     raw = request_cookies().get(sessions.COOKIE_NAME)
@@ -98,7 +98,7 @@ def identify() -> Actor:
 
 def sign_out() -> None:
     """End this browser's session (the cookie stays, but no longer opens anything)."""
-    from workbench import sessions
+    from workbench.registry import sessions
 
     sessions.end(workbench().registry, st.session_state.get("_session_token"))
     forget_work()
@@ -173,7 +173,7 @@ def close_submission(state_key: str) -> None:
 
 def notify_sync() -> None:
     """New events become notices before the page counts the unread ones."""
-    from workbench import notifications
+    from workbench.registry import notifications
 
     notifications.sync(workbench().registry)
 
@@ -183,7 +183,7 @@ _delivering = threading.Lock()
 
 def notify_deliver() -> None:
     """Pending e-mails go out in the background (a slow mail server never holds a page)."""
-    from workbench import notifications
+    from workbench.registry import notifications
     from workbench.services import Workbench
 
     if not notifications.has_pending_mail(workbench().registry) or not _delivering.acquire(blocking=False):
@@ -197,7 +197,7 @@ def notify_deliver() -> None:
         except Exception:  # noqa: BLE001 - a mail problem must never reach a page; logged
             import logging
 
-            logging.getLogger("workbench.notifications").exception("delivery failed")
+            logging.getLogger("workbench.registry.notifications").exception("delivery failed")
         finally:
             wb.close()
             _delivering.release()

@@ -12,7 +12,7 @@ from ui.text import err_text, esc
 from workbench import documents
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
-from workbench.models import Dossier, Submission
+from workbench.registry.models import Dossier, Submission
 
 #: dossier field -> catalogue group of its coded values
 CODED = {"users": "user_group", "interface_languages": "lang", "content_languages": "lang",

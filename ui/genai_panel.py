@@ -18,7 +18,7 @@ from ui.text import err_text, esc
 from workbench import genai, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
-from workbench.permissions import can
+from workbench.registry.permissions import can
 
 DEFAULT_SUITES = ("child_safety", "disclosure", "counterfactual")
 VERDICT_BOX = {"pass": st.success, "fail": st.error, "inconclusive": st.warning}

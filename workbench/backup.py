@@ -48,9 +48,9 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from .db import SCHEMA_VERSION, Registry, RegistryError, check_registry_file
+from .registry.db import SCHEMA_VERSION, Registry, RegistryError, check_registry_file
 from .errors import WorkbenchError
-from .models import now_iso
+from .registry.models import now_iso
 
 FORMAT = "ai-safe-workbench/backup/1"
 MANIFEST = "MANIFEST.json"

@@ -16,11 +16,11 @@ import secrets
 
 from pydantic import BaseModel
 
-from .auth import check_active
-from .db import Registry
+from .registry.auth import check_active
+from .registry.db import Registry
 from .errors import NotFound, WorkbenchError
-from .models import Actor, now_iso, utcnow
-from .permissions import require
+from .registry.models import Actor, now_iso, utcnow
+from .registry.permissions import require
 from .public import NO_COMPLAINT, get_label
 from .textsafe import limit_text
 

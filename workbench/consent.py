@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from . import public_url
-from .db import Registry
+from .registry import public_url
+from .registry.db import Registry
 from .errors import WorkbenchError
 from .i18n import normalise_language, t
-from .models import Actor, utcnow
-from .permissions import require
+from .registry.models import Actor, utcnow
+from .registry.permissions import require
 from .public import in_language, get_label
 from .report_pdf import ConsentFormData, render_consent_pdf
 

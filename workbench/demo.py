@@ -23,9 +23,10 @@ from pathlib import Path
 
 import yaml
 
-from . import auth, submissions as subs
+from .registry import auth
+from . import submissions as subs
 from .errors import WorkbenchError
-from .models import SYSTEM, make_bin
+from .registry.models import SYSTEM, make_bin
 from .services import Workbench
 
 NOT_A_DEMO = "ops.demo.not_a_demo_registry"

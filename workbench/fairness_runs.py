@@ -12,11 +12,11 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from .db import Registry
+from .registry.db import Registry
 from .errors import NotFound
 from .fairness import AuditResult, AuditSpec, run_audit
-from .models import Actor, Role, now_iso
-from .permissions import require
+from .registry.models import Actor, Role, now_iso
+from .registry.permissions import require
 from .reader import read_table
 from .submissions import get_attachment, get_submission, is_assigned
 

@@ -28,10 +28,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .db import Registry, read_witness
+from .registry.db import Registry, read_witness
 from .errors import WorkbenchError
 from .i18n import t
-from .models import now_iso
+from .registry.models import now_iso
 
 HEAD_FILE_FORMAT = "ai-safe-workbench/log-head/1"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .db import Registry
-from .models import Actor
+from .registry.db import Registry
+from .registry.models import Actor
 from .public import LabelView, get_label
 from . import submissions as subs
 

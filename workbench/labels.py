@@ -11,13 +11,13 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from .auth import check_active
-from .db import Registry
+from .registry.auth import check_active
+from .registry.db import Registry
 from .decisions import add_months, label_pdf, label_policy
 from .errors import NotFound, WorkbenchError
 from .i18n import format_date, t
-from .models import Actor, utcnow
-from .permissions import require
+from .registry.models import Actor, utcnow
+from .registry.permissions import require
 from .public import LabelView, effective_status, get_label
 from .textsafe import limit_text
 

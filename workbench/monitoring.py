@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .db import Registry
+from .registry.db import Registry
 from .decisions import label_policy
 from .i18n import t
-from .models import Actor, utcnow
-from .permissions import require
+from .registry.models import Actor, utcnow
+from .registry.permissions import require
 
 TIER_ORDER = ("high", "limited", "minimal")
 OUTCOME_ORDER = ("approve", "approve_with_conditions", "reject", "return")

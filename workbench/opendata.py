@@ -28,10 +28,10 @@ import click
 from pydantic import BaseModel, Field
 
 from ._blocking import run_blocking
-from .db import Registry
+from .registry.db import Registry
 from .errors import WorkbenchError
 from .i18n import LANGUAGES, t
-from .models import now_iso, utcnow
+from .registry.models import now_iso, utcnow
 from .public import effective_status
 
 SCHEMA_VERSION = "1.0"
@@ -116,7 +116,7 @@ class ExportCheck(BaseModel):
 
 def public_records(reg: Registry, *, today=None) -> list[dict]:
     """Every label as an export record of exactly ``EXPORT_FIELDS``, ordered by label ID."""
-    from .public_url import verify_url
+    from .registry.public_url import verify_url
 
     today = today or utcnow().date()
     # The query names each column it reads, so a confidential column cannot slip in.

@@ -2,7 +2,7 @@
 
 Search runs in SQLite with the label's *effective* status (expiry derived from the date),
 so filtering, sorting, counting and paging all happen in SQL. Free text goes through the
-registry's FTS5 index (``workbench.search``: name, vendor, descriptions, purpose, and the
+registry's FTS5 index (``workbench.registry.search``: name, vendor, descriptions, purpose, and the
 scope in three languages, Kazakh and Russian folding, prefix matching); the sort keys and
 scope strings live beside it in ``label_search_keys``, kept in step by triggers on
 ``labels``. That keeps every search free of per-row Python calls: p95 well under 50 ms at
@@ -22,13 +22,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from . import search
-from .db import Registry
+from .registry import search
+from .registry.db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
 from .i18n import format_date, format_number, t
-from .models import Actor, utcnow
-from .permissions import require
-from .search import ALL_SUBJECTS, fold, sort_key
+from .registry.models import Actor, utcnow
+from .registry.permissions import require
+from .registry.search import ALL_SUBJECTS, fold, sort_key
 
 NO_LABEL = "public.no_label"
 EMPTY_COMPLAINT = "public.empty_complaint"
@@ -160,7 +160,7 @@ def search_labels(reg: Registry, actor: Actor, *, text: str = "", tier: str | No
     text:
         Words that each start a word of the tool's name, vendor, label ID, descriptions,
         purpose, or its subjects, grades, languages and tier in any of the three languages;
-        case, diacritics and Kazakh letters folded (``workbench.search``).
+        case, diacritics and Kazakh letters folded (``workbench.registry.search``).
     tier, status, language:
         Exact codes; ``status`` is the effective status (an active label past its date
         is ``expired``).

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from . import submissions as subs
 from .config import max_upload_bytes
-from .db import Registry
+from .registry.db import Registry
 from .decisions import tests_required
 from .errors import PermissionDenied, WorkbenchError
-from .models import Actor, Role, now_iso, utcnow
-from .permissions import require
+from .registry.models import Actor, Role, now_iso, utcnow
+from .registry.permissions import require
 from .public import get_label
 
 WINDOW_DAYS = 90

@@ -7,10 +7,10 @@ decision on the case. The complaint's resolution and the case are one transactio
 from __future__ import annotations
 
 from .complaints import get_complaint, resolve_complaint
-from .db import Registry
+from .registry.db import Registry
 from .errors import WorkbenchError
-from .models import Actor, Status, now_iso
-from .permissions import require
+from .registry.models import Actor, Status, now_iso
+from .registry.permissions import require
 from . import submissions as subs
 
 NO_LABEL = "staff.rereview_no_label"

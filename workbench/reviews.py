@@ -17,10 +17,10 @@ from pydantic import BaseModel
 from . import rules
 from .checklists import (Checklist, RiskQuestionnaire, content_hash, load_checklist, load_risk_questionnaire,
                          parse_checklist, parse_risk_questionnaire)
-from .db import Registry
+from .registry.db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
-from .models import Actor, Role, Status, now_iso
-from .permissions import require
+from .registry.models import Actor, Role, Status, now_iso
+from .registry.permissions import require
 from .submissions import REF_NOT_YOURS, get_submission, is_assigned, next_status
 from .textsafe import limit_text
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Home
-from .db import Registry
+from .registry.db import Registry
 
 
 @dataclass

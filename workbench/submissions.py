@@ -12,12 +12,24 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .db import Registry
+from .registry.db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
-from .models import (SYSTEM, Actor, Attachment, Dossier, Message, Organisation, Role, Status, Submission,
-                     bin_is_valid, missing_fields, now_iso)
-from .permissions import require
-from .auth import check_active
+from .registry.models import (
+    SYSTEM,
+    Actor,
+    Attachment,
+    Dossier,
+    Message,
+    Organisation,
+    Role,
+    Status,
+    Submission,
+    bin_is_valid,
+    missing_fields,
+    now_iso,
+)
+from .registry.permissions import require
+from .registry.auth import check_active
 from .textsafe import clean_name, clean_text, limit_text
 
 NO_SUBMISSION = "sub.not_found"
@@ -101,7 +113,7 @@ def register_vendor(reg: Registry, actor: Actor, *, org_name: str, bin: str, con
     (``jana-4821``), returned in ``Registration.username``: a visitor never picks a whole
     name, so registering cannot reveal whether an account exists.
     """
-    from . import auth
+    from .registry import auth
 
     require(actor, "org.register")
     email = (contact_email or "").strip()

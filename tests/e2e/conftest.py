@@ -24,9 +24,10 @@ from typing import Callable, Iterator
 import pytest
 from playwright.sync_api import sync_playwright
 
-from workbench import auth, submissions
+from workbench.registry import auth
+from workbench import submissions
 from workbench.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, t
-from workbench.models import SYSTEM, Role, make_bin
+from workbench.registry.models import SYSTEM, Role, make_bin
 from workbench.services import Workbench
 
 REPO = Path(__file__).resolve().parents[2]

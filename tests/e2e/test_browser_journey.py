@@ -28,10 +28,22 @@ import time
 import pandas as pd
 import pytest
 
-from workbench import (auth, complaints, consent, decisions, fairness_runs, label_state, labels, notifications, public,
-                       rereview, reviews, rules, submissions as subs)
+from workbench.registry import auth, notifications
+from workbench import (
+    complaints,
+    consent,
+    decisions,
+    fairness_runs,
+    label_state,
+    labels,
+    public,
+    rereview,
+    reviews,
+    rules,
+    submissions as subs,
+)
 from workbench.i18n import format_date, t
-from workbench.models import PUBLIC, Status
+from workbench.registry.models import PUBLIC, Status
 
 from .conftest import ARTIFACTS, PEOPLE, REPO, Cast, Screen, Shots, wait_until
 

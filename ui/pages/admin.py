@@ -8,9 +8,10 @@ import streamlit as st
 from ui.common import actor, friendly, lang, tr, workbench
 from ui.text import esc
 from workbench import admin as admin_service
-from workbench import auth, submissions
+from workbench.registry import auth
+from workbench import submissions
 from workbench.i18n import format_date, format_datetime
-from workbench.models import Role, now_iso
+from workbench.registry.models import Role, now_iso
 
 ACTIONS = ("deactivate", "reactivate", "reset", "unlock")
 
@@ -58,7 +59,7 @@ def _account_actions(users) -> None:
 
 def _live_sessions() -> None:
     """Who is signed in now, since when, last seen, from where; end one session (logged)."""
-    from workbench import sessions
+    from workbench.registry import sessions
 
     reg = workbench().registry
     st.subheader(tr("daily.sessions.title"))
@@ -143,7 +144,7 @@ def render() -> None:
 
 def _public_url(reg) -> None:
     """The address printed in QR codes and links; checked before it is saved (issue 12)."""
-    from workbench import public_url
+    from workbench.registry import public_url
 
     st.subheader(tr("pubweb.admin.public_url"))
     st.caption(tr("pubweb.admin.public_url_help"))

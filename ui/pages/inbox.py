@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.common import actor, lang, tr, workbench
 from ui.text import esc
-from workbench import notifications
+from workbench.registry import notifications
 from workbench.i18n import format_datetime
 
 #: url path of a work page -> its script (the links notices carry)

@@ -13,7 +13,8 @@ import streamlit as st
 
 from ui.common import actor, friendly, lang, signin_url, tr, workbench
 from ui.text import esc, self_link
-from workbench import auth, submissions
+from workbench.registry import auth
+from workbench import submissions
 from workbench.web.signin import SIGNIN_PATH, STAFF_HOME
 
 

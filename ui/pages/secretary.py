@@ -14,7 +14,7 @@ from ui.text import esc
 from workbench import admin, agreement, decisions, labels, renewal, reviews, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date
-from workbench.models import Status
+from workbench.registry.models import Status
 
 RENEWAL_WINDOW_DAYS = renewal.WINDOW_DAYS
 OUTCOMES = ("approve", "approve_with_conditions", "reject", "return")

@@ -14,7 +14,7 @@ from ui.common import (actor, choice_label, close_submission, friendly, show_err
 from workbench import decisions, label_state, renewal, submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number, format_percent
-from workbench.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
+from workbench.registry.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
                               REQUIRED_FIELDS, USER_GROUPS, Status, Submission, completeness, missing_fields)
 
 TEXT_AREAS = {"description_kk", "description_ru", "description_en", "intended_purpose", "human_oversight",

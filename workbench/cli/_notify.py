@@ -17,7 +17,7 @@ def notify() -> None:
     The web app does the same after each page; this command covers quiet days, when labels
     come within 60 days of expiry and nobody is signed in.
     """
-    from .. import notifications
+    from ..registry import notifications
 
     wb = Workbench.open()
     try:

@@ -18,7 +18,7 @@ import click
 
 from .. import genai
 from ..i18n import t
-from ..models import SYSTEM
+from ..registry.models import SYSTEM
 from ..services import Workbench
 from ._base import _lang, cli, friendly
 

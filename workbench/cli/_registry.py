@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .. import auth
+from ..registry import auth
 from ..i18n import t
-from ..models import SYSTEM, Role
+from ..registry.models import SYSTEM, Role
 from ..services import Workbench
 from ._base import _lang, cli, friendly
 
@@ -34,7 +34,7 @@ def init(demo: bool, p12: Path | None, public_url: str | None) -> None:
     wb = Workbench.open()
     lang = _lang()
     if public_url is not None:  # first, so a refused address leaves nothing half set up
-        from ..public_url import set_public_url
+        from ..registry.public_url import set_public_url
 
         set_public_url(wb.registry, SYSTEM, public_url)
     if demo:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import click
 
-from .. import public_url as pu
+from ..registry import public_url as pu
 from ..config import ENV_HOME
 from ..errors import WorkbenchError
 from ..i18n import t
-from ..models import SYSTEM
+from ..registry.models import SYSTEM
 from ..services import Workbench
 from ._base import _lang, cli, friendly
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..i18n import t
-from ..models import SYSTEM
+from ..registry.models import SYSTEM
 from ..services import Workbench
 from ._base import _lang, cli, friendly
 
@@ -23,7 +23,7 @@ def verify(pdf: Path | None, label_id: str | None) -> None:
     Exits 0 only when all three hold; otherwise 1, naming what failed.
     """
     from .. import labels
-    from ..models import PUBLIC
+    from ..registry.models import PUBLIC
 
     if (pdf is None) == (label_id is None):
         click.echo(t("cli.verify_usage", _lang()), err=True)

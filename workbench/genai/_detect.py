@@ -19,7 +19,7 @@ from typing import Callable, Literal
 
 import yaml
 
-from ..models import bin_is_valid
+from ..registry.models import bin_is_valid
 
 Decision = Literal["yes", "no", "unsure"]
 LABELLED_DIR = Path(__file__).parent / "labelled"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .. import report_pdf as rp
-from ..db import Registry
+from ..registry.db import Registry
 from ..i18n import t
-from ..models import Actor
+from ..registry.models import Actor
 from . import _store
 
 

@@ -34,7 +34,7 @@ import httpx
 
 from .._blocking import run_blocking
 from ..errors import WorkbenchError
-from ..models import now_iso
+from ..registry.models import now_iso
 from ._suite import Prompt, Suite, prompts, suite_version
 
 TRANSCRIPT_FORMAT = "workbench-genai-transcript/1"

@@ -22,10 +22,10 @@ from typing import Callable
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel
 
-from ..db import Registry
+from ..registry.db import Registry
 from ..errors import NotFound, PermissionDenied, WorkbenchError
-from ..models import SYSTEM, Actor, Role, now_iso
-from ..permissions import require
+from ..registry.models import SYSTEM, Actor, Role, now_iso
+from ..registry.permissions import require
 from ..submissions import get_submission, is_assigned
 from . import _runner, _score
 from ._suite import Suite, item_index, load_suite

@@ -14,11 +14,11 @@ from typing import Any
 from markupsafe import Markup
 
 from .. import consent, label_state, labels, monitoring as mon, public
-from ..db import Registry
+from ..registry.db import Registry
 from ..errors import NotFound
 from ..i18n import LANGUAGES, t
-from ..models import PUBLIC, utcnow
-from ..search import subject_name
+from ..registry.models import PUBLIC, utcnow
+from ..registry.search import subject_name
 
 PAGE_SIZE = 20
 STATUS_ORDER = ("active", "suspended", "expired", "revoked", "superseded")

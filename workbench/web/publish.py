@@ -18,7 +18,7 @@ works under any path prefix), beside the signed open data:
 
 Search on the mirror: ``mirror.js`` (a few KB) loads, when someone searches, one small
 file of the index per word typed and the cards of the first results, and applies the
-server's folding and prefix rules (``workbench.search``) in the browser. Without JavaScript the registry is browsed page by page.
+server's folding and prefix rules (``workbench.registry.search``) in the browser. Without JavaScript the registry is browsed page by page.
 
 Verification on the mirror: ``mirror.js`` hashes the chosen PDF with Web Crypto and looks
 the hash up in ``open-data/registry.json`` (``audit_pdf_sha256``), the list that
@@ -38,8 +38,8 @@ from markupsafe import escape
 from .. import consent, public
 from ..errors import WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, t
-from ..models import PUBLIC, utcnow
-from ..search import _WORD, _document, sort_key
+from ..registry.models import PUBLIC, utcnow
+from ..registry.search import _WORD, _document, sort_key
 from . import pages
 from .render import STATIC, MirrorLinks, render
 
@@ -151,7 +151,7 @@ def publish(wb, dest: Path, *, today: dt.date | None = None, consent_forms: bool
             for lang in LANGUAGES:
                 _write(dest / "consent" / f"{label_id}-{lang}.pdf",
                        consent.consent_form(reg, PUBLIC, label_id, lang, wb.keys, today=today))
-    from ..public_url import page_url
+    from ..registry.public_url import page_url
 
     count = 0
     for lang in LANGUAGES:

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from .. import consent, public
 from ..errors import NotFound, ValidationFailed, WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from ..models import PUBLIC
+from ..registry.models import PUBLIC
 from . import pages
 from .render import STATIC, Links, render, stylesheet_hash
 

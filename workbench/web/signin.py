@@ -6,7 +6,7 @@
 - ``GET /signin`` - a small server-rendered form (kk/ru/en), keeping ``next`` (the page the
   person wanted, e.g. a bookmarked ``/queue?submission=17``);
 - ``POST /signin`` - checks the password (lock-out and all, ``auth.login``), asks for a new
-  password when an admin reset it, creates a server-side session (``workbench.sessions``)
+  password when an admin reset it, creates a server-side session (``workbench.registry.sessions``)
   and sets the cookie: signed, ``HttpOnly``, ``SameSite=Strict``, ``Secure`` over HTTPS;
   then redirects (303) to ``next`` or to ``/``, where each role lands on its own queue;
 - ``POST /signout`` - revokes the session and clears the cookie.
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import auth, notifications, sessions
+from ..registry import auth, notifications, sessions
 from ..config import Home
 from ..errors import WorkbenchError
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, normalise_language, t

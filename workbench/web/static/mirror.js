@@ -1,5 +1,5 @@
 /* The static mirror's only script: search over a prebuilt index, and PDF verification by
-   hashing the file in the browser (Web Crypto). Same folding as workbench/search.py. */
+   hashing the file in the browser (Web Crypto). Same folding as workbench/registry/search.py. */
 (function () {
   "use strict";
   var box = document.getElementById("mirror");

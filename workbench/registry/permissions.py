@@ -7,7 +7,7 @@ UI hides what it would refuse anyway.
 
 from __future__ import annotations
 
-from .errors import PermissionDenied
+from ..errors import PermissionDenied
 from .models import Actor, Role
 
 P, V, R, S, A = Role.PUBLIC, Role.VENDOR, Role.REVIEWER, Role.SECRETARY, Role.ADMIN

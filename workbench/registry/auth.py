@@ -29,12 +29,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .db import Registry
-from .errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
+from ..errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
 from .models import Actor, Role, User, now_iso, utcnow
 from .permissions import require
 
 MIN_PASSWORD = 10
-COMMON_PASSWORDS = Path(__file__).parent / "policies" / "common-passwords.txt"
+COMMON_PASSWORDS = Path(__file__).parent.parent / "policies" / "common-passwords.txt"
 
 #: counter -> (free failed attempts, first delay, longest delay). "as": this account from
 #: this source; "s": this source, any account; "a": this account, any source (capped low,
@@ -124,7 +124,7 @@ def create_user(reg: Registry, actor: Actor, *, username: str, password: str, ro
     The name check and the insert are one transaction, so two admins adding the same
     name at once get one account and one clear "taken" message.
     """
-    from .textsafe import clean_name
+    from ..textsafe import clean_name
 
     require(actor, "users.manage")
     role = Role(role)

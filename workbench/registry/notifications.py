@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .db import Registry
-from .i18n import LANGUAGES, format_date, normalise_language, t
+from ..i18n import LANGUAGES, format_date, normalise_language, t
 from .models import Actor, Event, now_iso, utcnow
 
 EXPIRY_NOTICE_DAYS = 60

@@ -14,8 +14,8 @@ import ipaddress
 from urllib.parse import urlencode, urlsplit
 
 from .db import Registry
-from .errors import WorkbenchError
-from .i18n import LANGUAGES, normalise_language
+from ..errors import WorkbenchError
+from ..i18n import LANGUAGES, normalise_language
 from .models import Actor
 from .permissions import require
 
@@ -36,7 +36,7 @@ class PublicUrlError(WorkbenchError):
 def is_demo(reg: Registry) -> bool:
     """The agreed test: meta ``demo`` is "1" (``workbench.demo.is_demo_registry`` when present)."""
     try:
-        from .demo import is_demo_registry  # type: ignore[attr-defined]
+        from ..demo import is_demo_registry  # type: ignore[attr-defined]
     except ImportError:
         return reg.get_meta("demo") == "1"
     return bool(is_demo_registry(reg))

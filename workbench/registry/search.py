@@ -25,7 +25,7 @@ import unicodedata
 from functools import lru_cache
 
 from .db import Registry
-from .i18n import LANGUAGES, has_key, t
+from ..i18n import LANGUAGES, has_key, t
 
 #: Kazakh letters a Russian keyboard cannot type, folded to the letter people type instead.
 _KK_FOLD = str.maketrans({"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х",
@@ -82,7 +82,7 @@ def subject_key(subject: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _subject_names() -> dict[str, set[str]]:
-    from .i18n import catalogue
+    from ..i18n import catalogue
 
     return {key: {fold(v) for v in entry.values()} for key, entry in catalogue().items()
             if key.startswith("pubweb.subject.")}

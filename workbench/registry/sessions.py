@@ -177,7 +177,7 @@ def _info(r: dict) -> SessionInfo:
 
 def revoke(reg: Registry, actor: Actor, session_id: str) -> SessionInfo:
     """An admin ends one live session: effective at the person's next click, logged."""
-    from .errors import WorkbenchError
+    from ..errors import WorkbenchError
 
     require(actor, "users.manage")
     with reg.transaction():
@@ -210,7 +210,7 @@ def require_new_password(reg: Registry, actor: Actor, user_id: int) -> None:
 def change_own_password(reg: Registry, who: Actor, old_password: str, new_password: str) -> None:
     """The person replaces their password (checked again here); other sessions end."""
     from . import auth
-    from .errors import ValidationFailed, WorkbenchError
+    from ..errors import ValidationFailed, WorkbenchError
 
     row = reg.one("SELECT password_hash FROM users WHERE id = ?", (who.user_id,))
     if row is None or not auth.check_password(row["password_hash"], old_password or ""):

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 import sqlite_utils
 
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
 from .models import Actor, Event, LogCheck, now_iso
 
 GENESIS_HASH = "0" * 64
@@ -306,7 +306,7 @@ CREATE TABLE challenges (
 );
 CREATE INDEX challenges_source ON challenges(source_hash, issued_at);
 """
-# The public search index (workbench/search.py): FTS5 and sort keys, kept in step by triggers.
+# The public search index (workbench/registry/search.py): FTS5 and sort keys, kept in step by triggers.
 _V9_SEARCH = """
 CREATE TABLE label_search_keys (
     n INTEGER PRIMARY KEY,  -- the label's row in label_fts (a stable rowid, VACUUM keeps it)
