@@ -106,7 +106,7 @@ def run_case(case: str, rows: int, n_boot: int, csv: str | None) -> dict:
         before = _rss_mb()
         start = time.perf_counter()
         if case == "engine_read_reader":
-            from workbench.reader import read_table
+            from workbench.intake.reader import read_table
 
             frame = read_table(csv)
         else:
@@ -346,7 +346,7 @@ def main() -> None:
     parser.add_argument("--fairlearn-rows", type=int, nargs="*", default=[],
                         help="extra sizes for fairlearn point estimates (10M takes minutes and GBs)")
     parser.add_argument("--csv-rows", type=int, default=10_000_000, help="rows of the CSV read (0 to skip)")
-    parser.add_argument("--reader", action="store_true", help="also time workbench.reader.read_table on the CSV")
+    parser.add_argument("--reader", action="store_true", help="also time workbench.intake.reader.read_table on the CSV")
     parser.add_argument("--skip-fairlearn", action="store_true")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--scale-only", action="store_true", help="only the whole-process scale section")
@@ -404,7 +404,7 @@ def main() -> None:
             record("read CSV (pyarrow)", "read_pyarrow", args.csv_rows, 0, path)
             both = record("read CSV (pyarrow) + engine with AUC", "engine_read_pyarrow", args.csv_rows, args.n_boot, path)
             if args.reader:
-                record("read CSV (workbench.reader) + engine with AUC", "engine_read_reader", args.csv_rows,
+                record("read CSV (workbench.intake.reader) + engine with AUC", "engine_read_reader", args.csv_rows,
                        args.n_boot, path)
 
     if not args.skip_scale:

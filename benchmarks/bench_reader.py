@@ -1,4 +1,4 @@
-"""Time and peak memory of ``workbench.reader.read_table`` against plain ``pandas.read_csv``.
+"""Time and peak memory of ``workbench.intake.reader.read_table`` against plain ``pandas.read_csv``.
 
 Each read runs in a fresh Python process, so the peak RSS (``ru_maxrss``) is that read's
 alone, imports included. Usage::
@@ -28,7 +28,7 @@ REGIONS = ["Абай облысы", "Ақмола облысы", "Ақтөбе �
            "Шығыс Қазақстан облысы", "Астана", "Алматы", "Шымкент"]
 
 READERS = {
-    "read_table": "from workbench.reader import read_table\ndf = read_table(PATH)",
+    "read_table": "from workbench.intake.reader import read_table\ndf = read_table(PATH)",
     "pandas.read_csv": "import pandas as pd\ndf = pd.read_csv(PATH, sep=SEP, encoding=ENCODING)",
 }
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import submissions
+from workbench.intake import submissions
 from workbench.registry.db import Registry
 from workbench.registry.models import SYSTEM, Role, make_bin
 

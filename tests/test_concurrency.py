@@ -22,7 +22,7 @@ import pytest
 
 from workbench.registry import auth
 from workbench import complaints, decisions, labels, public, reviews
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from workbench.decisions import DecisionInput, Vote
 from workbench.errors import WorkbenchError

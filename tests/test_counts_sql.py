@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 from click.testing import CliRunner
 
-from workbench import reader
+from workbench.intake import reader
 from workbench.cli import cli
 from workbench.fairness import AuditSpec, run_audit
 from workbench.fairness._sql import CountsQuery, SqlError, quote

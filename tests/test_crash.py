@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from workbench import decisions
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from workbench.decisions import DecisionInput, Vote
 from workbench.errors import WorkbenchError

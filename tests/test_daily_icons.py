@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import complaints, submissions as subs
+from workbench import complaints
+from workbench.intake import submissions as subs
 from workbench.i18n import t
 
 from test_complaints import file as file_complaint

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import COMPLETE_DOSSIER, People
-from workbench import documents, submissions as subs
+from workbench.intake import documents, submissions as subs
 from workbench.errors import NotFound, PermissionDenied
 from workbench.services import Workbench
 

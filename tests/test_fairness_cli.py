@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from workbench import reader
+from workbench.intake import reader
 from workbench.fairness import _spec
 from workbench.fairness.cli import _BAD_REFERENCE, _NO_FILE, audit_command
 from workbench.i18n import t

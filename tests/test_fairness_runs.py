@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from workbench import fairness_runs, submissions as subs
+from workbench import fairness_runs
+from workbench.intake import submissions as subs
 from workbench.errors import NotFound, PermissionDenied, ValidationFailed
 from workbench.fairness import AuditSpec
-from workbench.storage import FileStore
+from workbench.intake.storage import FileStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

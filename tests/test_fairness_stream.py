@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import reader
+from workbench.intake import reader
 from workbench.fairness import AuditSpec, InputError, _calibration, _stream, run_audit
 from workbench.fairness.cli import file_sha256
 

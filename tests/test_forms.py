@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import COMPLETE_DOSSIER, People
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from workbench.i18n import t
 from workbench.registry.models import Status
 from workbench.services import Workbench

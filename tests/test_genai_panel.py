@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import genai, submissions as subs
+from workbench import genai
+from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from workbench.services import Workbench
 

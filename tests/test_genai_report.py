@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import genai, report_pdf as rp, submissions as subs
+from workbench import genai, report_pdf as rp
+from workbench.intake import submissions as subs
 from workbench.genai import _report
 from workbench.genai._sandbox import reply
 from workbench.i18n import t

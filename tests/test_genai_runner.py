@@ -11,7 +11,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from workbench import genai, submissions as subs
+from workbench import genai
+from workbench.intake import submissions as subs
 from workbench.cli import cli
 from workbench.registry.db import Registry
 from workbench.errors import NotFound, PermissionDenied

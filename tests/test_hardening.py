@@ -26,12 +26,12 @@ from workbench import (
     public,
     reviews,
 )
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from workbench.errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError
 from workbench.fairness import AuditSpec
 from workbench.registry.models import PUBLIC, SYSTEM, Role, Status, make_bin
-from workbench.reader import ReaderError, read_table
+from workbench.intake.reader import ReaderError, read_table
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, PASSWORD

@@ -10,12 +10,13 @@ from workbench import complaints, decisions, fairness_runs, genai, labels
 from workbench.registry import public_url
 from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
-from workbench import admin, public, reviews, submissions as subs
+from workbench import admin, public, reviews
+from workbench.intake import submissions as subs
 from workbench.registry import auth
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
 from workbench.registry.models import PUBLIC, Role
 from workbench.registry.permissions import PERMISSIONS, can
-from workbench.storage import FileStore
+from workbench.intake.storage import FileStore
 from workbench.genai._runner import make_transcript
 
 CSV = b"y_true,y_pred,sex\n1,1,F\n0,1,M\n"

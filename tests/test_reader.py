@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import reader
+from workbench.intake import reader
 from workbench.errors import ValidationFailed, WorkbenchError
 from workbench.i18n import LANGUAGES, has_key, translations
 
@@ -660,7 +660,7 @@ def test_one_million_rows_read_within_the_memory_budget(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
-        from workbench.reader import read_table
+        from workbench.intake.reader import read_table
         start = time.perf_counter()
         df = read_table({str(path)!r})
         assert df.shape == ({n}, 8), df.shape

@@ -232,7 +232,7 @@ def test_a_forged_cookie_is_nobody(cookie_app):
 
 def _submitted(wb, people) -> int:
     from conftest import COMPLETE_DOSSIER
-    from workbench import submissions as subs
+    from workbench.intake import submissions as subs
 
     sub = subs.create_submission(wb.registry, people.vendor_a, dict(COMPLETE_DOSSIER, tool_name="Deep link tool"))
     subs.submit(wb.registry, people.vendor_a, sub.id)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench import storage
+from workbench.intake import storage
 from workbench.errors import WorkbenchError
 from workbench.i18n import LANGUAGES, has_key
 

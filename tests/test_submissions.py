@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import storage, submissions as subs
+from workbench.intake import storage, submissions as subs
 from workbench.errors import ValidationFailed, WorkbenchError
 from workbench.registry.models import ANNEX_VIII_A, Dossier, Status, bin_is_valid, make_bin, missing_fields
-from workbench.storage import FileStore
+from workbench.intake.storage import FileStore
 
 CSV = "y_true,y_pred,sex\n1,1,F\n0,1,M\n".encode()
 

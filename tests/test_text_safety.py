@@ -167,7 +167,7 @@ def test_hostile_tool_name_is_shown_as_text_in_the_app(home):
     from streamlit.testing.v1 import AppTest
 
     from conftest import COMPLETE_DOSSIER, People
-    from workbench import submissions as subs
+    from workbench.intake import submissions as subs
     from workbench.services import Workbench
 
     wb = Workbench.open(home)

@@ -1,6 +1,6 @@
 """The dossier and every attachment of a submission, for the secretary (from screening on)
 and the assigned reviewers: inline preview (PDF pages, images, DOCX text, the first rows of
-a data file) and download, through ``workbench.documents`` (permission checks, one log
+a data file) and download, through ``workbench.intake.documents`` (permission checks, one log
 line per opening)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.common import actor, lang, show_error, tr, workbench
 from ui.text import err_text, esc
-from workbench import documents
+from workbench.intake import documents
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
 from workbench.registry.models import Dossier, Submission

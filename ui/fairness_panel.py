@@ -10,8 +10,9 @@ import streamlit as st
 
 from ui.common import actor, lang, tr, workbench
 from ui.text import err_text, esc
-from workbench import fairness_runs, reader
-from workbench import submissions as subs
+from workbench import fairness_runs
+from workbench.intake import reader
+from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.fairness import make_spec
 from workbench.i18n import format_date, format_number

@@ -15,7 +15,8 @@ import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
 from ui.text import err_text, esc
-from workbench import genai, submissions as subs
+from workbench import genai
+from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number
 from workbench.registry.permissions import can

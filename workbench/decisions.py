@@ -33,7 +33,7 @@ from .registry.permissions import require
 from .reviews import compare, frozen_documents, summary_of
 from .public import in_reader_language
 from .registry.search import subject_name
-from .submissions import check_tier, get_submission, list_attachments, next_status
+from .intake.submissions import check_tier, get_submission, list_attachments, next_status
 from .textsafe import LIMITS, TOO_LONG
 
 POLICY_PATH = Path(__file__).parent / "policies" / "labels.yaml"

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from .registry import auth
-from . import submissions as subs
+from .intake import submissions as subs
 from .errors import WorkbenchError
 from .registry.models import SYSTEM, make_bin
 from .services import Workbench

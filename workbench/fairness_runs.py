@@ -17,8 +17,8 @@ from .errors import NotFound
 from .fairness import AuditResult, AuditSpec, run_audit
 from .registry.models import Actor, Role, now_iso
 from .registry.permissions import require
-from .reader import read_table
-from .submissions import get_attachment, get_submission, is_assigned
+from .intake.reader import read_table
+from .intake.submissions import get_attachment, get_submission, is_assigned
 
 NO_RUN = "fpanel.run_not_found"
 NOT_OUTPUTS = "fpanel.not_outputs"

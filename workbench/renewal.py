@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from . import submissions as subs
+from .intake import submissions as subs
 from .config import max_upload_bytes
 from .registry.db import Registry
 from .decisions import tests_required

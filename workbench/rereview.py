@@ -11,7 +11,7 @@ from .registry.db import Registry
 from .errors import WorkbenchError
 from .registry.models import Actor, Status, now_iso
 from .registry.permissions import require
-from . import submissions as subs
+from .intake import submissions as subs
 
 NO_LABEL = "staff.rereview_no_label"
 

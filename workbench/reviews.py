@@ -21,7 +21,7 @@ from .registry.db import Registry
 from .errors import NotFound, ValidationFailed, WorkbenchError
 from .registry.models import Actor, Role, Status, now_iso
 from .registry.permissions import require
-from .submissions import REF_NOT_YOURS, get_submission, is_assigned, next_status
+from .intake.submissions import REF_NOT_YOURS, get_submission, is_assigned, next_status
 from .textsafe import limit_text
 
 CONFLICT_FIRST = "review.conflict_first"

@@ -36,7 +36,7 @@ class Workbench:
     def store(self):
         """The content-addressed file store under ``home/files``."""
         if self._store is None:
-            from .storage import FileStore
+            from .intake.storage import FileStore
 
             self._store = FileStore(self.home.root)
         return self._store

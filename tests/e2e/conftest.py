@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from workbench.registry import auth
-from workbench import submissions
+from workbench.intake import submissions
 from workbench.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, t
 from workbench.registry.models import SYSTEM, Role, make_bin
 from workbench.services import Workbench

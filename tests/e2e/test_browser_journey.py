@@ -40,8 +40,8 @@ from workbench import (
     rereview,
     reviews,
     rules,
-    submissions as subs,
 )
+from workbench.intake import submissions as subs
 from workbench.i18n import format_date, t
 from workbench.registry.models import PUBLIC, Status
 

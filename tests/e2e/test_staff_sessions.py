@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import notifications, sessions
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from workbench.i18n import t
 
 from .conftest import PASSWORD, STEP_TIMEOUT_MS, Cast, start_asgi_app

@@ -9,7 +9,7 @@ from ui.common import actor, friendly, lang, tr, workbench
 from ui.text import esc
 from workbench import admin as admin_service
 from workbench.registry import auth
-from workbench import submissions
+from workbench.intake import submissions
 from workbench.i18n import format_date, format_datetime
 from workbench.registry.models import Role, now_iso
 

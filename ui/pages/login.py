@@ -14,7 +14,7 @@ import streamlit as st
 from ui.common import actor, friendly, lang, signin_url, tr, workbench
 from ui.text import esc, self_link
 from workbench.registry import auth
-from workbench import submissions
+from workbench.intake import submissions
 from workbench.web.signin import SIGNIN_PATH, STAFF_HOME
 
 

@@ -11,7 +11,8 @@ from ui import label_status
 from ui.text import esc
 from ui.common import (actor, choice_label, close_submission, friendly, show_error, lang, open_submission, show_submission,
                        status_label, tr, workbench)
-from workbench import decisions, label_state, renewal, submissions as subs
+from workbench import decisions, label_state, renewal
+from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number, format_percent
 from workbench.registry.models import (DATA_CATEGORIES, DECISION_MODES, DEPLOYMENTS, DOSSIER_STEPS, LANGS, MODEL_TYPES,
@@ -184,7 +185,7 @@ def _files(sub: Submission) -> None:
             st.rerun()
     outputs = [a for a in every if a.purpose == "outputs"]
     if outputs:
-        from workbench import reader
+        from workbench.intake import reader
 
         with friendly():
             head, info = reader.read_table_info(wb.store.path(outputs[-1].sha256))

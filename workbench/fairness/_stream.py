@@ -85,8 +85,8 @@ class _File:
 
 
 def _open_file(path: Path, max_bytes: int | None) -> _File | None:
-    from ..reader._read import _sniff_checked
-    from ..reader._source import _open_source
+    from ..intake.reader._read import _sniff_checked
+    from ..intake.reader._source import _open_source
 
     src = _open_source(path, None, max_bytes)
     kind, encoding, sniffed = _sniff_checked(src)
@@ -103,8 +103,8 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from ..reader._cells import _checked_header, _trim_header
-    from ..reader._keys import (
+    from ..intake.reader._cells import _checked_header, _trim_header
+    from ..intake.reader._keys import (
         _BAD_HEADER,
         _CORRUPT,
         _EMPTY_COLUMN_NAME,
@@ -114,7 +114,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
         _RAGGED_ROW,
         _SPARE,
     )
-    from ..reader._models import ReaderError, _cap
+    from ..intake.reader._models import ReaderError, _cap
 
     # The same header, encoding and options as ``reader._formats._read_delimited``.
     named = _trim_header(sniffed.header)
@@ -172,7 +172,7 @@ def _csv_file(src: Any, kind: str, encoding: str, sniffed: Any) -> _File:
                 if not ragged:
                     yield batch.drop_columns(spare) if spare else batch  # text is cleaned where used
         except pa.ArrowInvalid as exc:
-            from ..reader._formats import _widen
+            from ..intake.reader._formats import _widen
 
             if _widen(str(exc), header, column_types, pa):
                 raise _Restart from None
@@ -197,9 +197,9 @@ def _parquet_file(src: Any) -> _File:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..reader._cells import _checked_header
-    from ..reader._keys import _CORRUPT
-    from ..reader._models import ReaderError
+    from ..intake.reader._cells import _checked_header
+    from ..intake.reader._keys import _CORRUPT
+    from ..intake.reader._models import ReaderError
 
     try:
         handle = pq.ParquetFile(src.path)
@@ -435,7 +435,7 @@ def _compact(combined: np.ndarray, radix: int) -> tuple[np.ndarray, np.ndarray]:
 def _add_batch(stats: _Stats, batch: Any, spec: AuditSpec, present: set[str]) -> None:
     import pyarrow as pa
 
-    from ..reader._cells import _clean_strings
+    from ..intake.reader._cells import _clean_strings
 
     stats.rows += batch.num_rows
     sensitive = [(j, batch.column(c)) for j, c in enumerate(spec.sensitive) if c in present]
@@ -627,8 +627,8 @@ def _finish(stats: _Stats, spec: AuditSpec, thresholds: Any, policy: FairnessPol
     from ._engine import _classifier_levels, _merge, _scorer_levels, finish_audit
 
     if stats.rows == 0 and not stats.problems:
-        from ..reader._keys import _NO_ROWS
-        from ..reader._models import ReaderError
+        from ..intake.reader._keys import _NO_ROWS
+        from ..intake.reader._models import ReaderError
 
         raise ReaderError(_NO_ROWS, name=name)
     if stats.problems:

@@ -157,7 +157,7 @@ def audit_command(file: Path, kind: str, y_true: str | None, y_pred: str | None,
 def _run(file: Path, *, sensitive: str, reference: tuple[str, ...], outcome: tuple[str, ...],
          max_mb: float | None, **options: Any) -> AuditResult:
     from ..config import max_upload_bytes
-    from ..reader import read_table
+    from ..intake.reader import read_table
     from ._engine import run_audit
     from ._stream import STREAM_KINDS, stream_audit, terminal_progress
 

@@ -26,7 +26,7 @@ from ..registry.db import Registry
 from ..errors import NotFound, PermissionDenied, WorkbenchError
 from ..registry.models import SYSTEM, Actor, Role, now_iso
 from ..registry.permissions import require
-from ..submissions import get_submission, is_assigned
+from ..intake.submissions import get_submission, is_assigned
 from . import _runner, _score
 from ._suite import Suite, item_index, load_suite
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from .registry.db import Registry
-from .errors import PermissionDenied, WorkbenchError
-from .registry.models import Actor, Attachment, Role, Status
-from .registry.permissions import require
+from ..registry.db import Registry
+from ..errors import PermissionDenied, WorkbenchError
+from ..registry.models import Actor, Attachment, Role, Status
+from ..registry.permissions import require
 from . import submissions as subs
 
 CONFLICT = "staff.docs_conflict"

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from .._lazy import pd  # imported when first used: a streamed audit never needs pandas
+from ..._lazy import pd  # imported when first used: a streamed audit never needs pandas
 
-from ..errors import WorkbenchError
+from ...errors import WorkbenchError
 from ._keys import _BAD_HEADER, _DUPLICATE_COLUMN, _EMPTY_COLUMN_NAME, _NO_HEADER, _NUMBER
 from ._models import ReaderError, _cap
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .registry.db import Registry
-from .errors import NotFound, ValidationFailed, WorkbenchError
-from .registry.models import (
+from ..registry.db import Registry
+from ..errors import NotFound, ValidationFailed, WorkbenchError
+from ..registry.models import (
     SYSTEM,
     Actor,
     Attachment,
@@ -28,9 +28,9 @@ from .registry.models import (
     missing_fields,
     now_iso,
 )
-from .registry.permissions import require
-from .registry.auth import check_active
-from .textsafe import clean_name, clean_text, limit_text
+from ..registry.permissions import require
+from ..registry.auth import check_active
+from ..textsafe import clean_name, clean_text, limit_text
 
 NO_SUBMISSION = "sub.not_found"
 BAD_BIN = "sub.bad_bin"
@@ -113,7 +113,7 @@ def register_vendor(reg: Registry, actor: Actor, *, org_name: str, bin: str, con
     (``jana-4821``), returned in ``Registration.username``: a visitor never picks a whole
     name, so registering cannot reveal whether an account exists.
     """
-    from .registry import auth
+    from ..registry import auth
 
     require(actor, "org.register")
     email = (contact_email or "").strip()
@@ -441,7 +441,7 @@ RETIERABLE = (Status.DRAFT, Status.SUBMITTED, Status.SCREENING, Status.RETURNED,
 
 def check_tier(tier: str | None) -> None:
     """Refuse a tier the rules do not know (a translated message, not a ``KeyError``)."""
-    from . import rules
+    from .. import rules
 
     if tier is not None and tier not in rules.TIER_POLICY:
         raise WorkbenchError(UNKNOWN_TIER, tier=str(tier)[:40], allowed=", ".join(rules.TIER_POLICY))
@@ -449,7 +449,7 @@ def check_tier(tier: str | None) -> None:
 
 def required_tests(tier: str | None, model_type: str) -> list[str]:
     """The tests a tier demands before a label: ``fairness`` and/or ``generative``."""
-    from . import rules
+    from .. import rules
 
     policy = rules.TIER_POLICY[tier or "high"]
     return (["fairness"] if policy.fairness_tests else []) + (
@@ -626,7 +626,7 @@ def add_attachment(reg: Registry, actor: Actor, submission_id: int, data: bytes,
     sub = _own_for_vendor(reg, actor, submission_id)
     if sub.status not in (*EDITABLE, Status.CLARIFICATION):
         raise WorkbenchError(NOT_EDITABLE, status=sub.status.value)
-    from .config import max_upload_bytes
+    from ..config import max_upload_bytes
 
     if purpose not in KINDS_BY_PURPOSE:
         raise WorkbenchError(BAD_PURPOSE, purpose=purpose)

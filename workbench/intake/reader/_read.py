@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from .._lazy import pd  # imported when first used: a streamed audit never needs pandas
+from ..._lazy import pd  # imported when first used: a streamed audit never needs pandas
 
 from ._cells import _checked_header, _missing, _trim_header
 from ._formats import load_json_line, _check_zip, _read_delimited, _read_jsonl, _read_parquet, _read_xlsx

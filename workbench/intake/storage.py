@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
 from .reader import HEAD_BYTES, _zip_kind, sniff_kind
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ValidationFailed, WorkbenchError
+from ...errors import ValidationFailed, WorkbenchError
 from ._keys import _DELIMITER_KEY, _DELIMITER_NAMES, _INFO, _MAX_LISTED_ROWS, _MAX_PROBLEMS, _MORE_PROBLEMS, _ROLE_KEY
 
 
@@ -38,7 +38,7 @@ class MappingProblem(WorkbenchError):
         self.rows = list(rows[:_MAX_LISTED_ROWS])
 
     def translate(self, lang: str = "kk") -> str:
-        from ..i18n import t
+        from ...i18n import t
 
         params = dict(self.params)
         if "role" in params:
@@ -78,7 +78,7 @@ class TableInfo(BaseModel):
 
     def describe(self, lang: str = "kk") -> str:
         """One line for people, e.g. ``CSV · cp1251 · ';' · 395``."""
-        from ..i18n import t
+        from ...i18n import t
 
         delimiter = t(_DELIMITER_KEY.format(name=_DELIMITER_NAMES[self.delimiter]), lang) if self.delimiter else "—"
         rows = "—" if self.rows is None else str(self.rows)

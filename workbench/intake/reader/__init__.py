@@ -42,7 +42,7 @@ from ._models import ColumnMapping, MappingKind, MappingProblem, ReaderError, Ta
 from ._read import describe_source, preview, read_table, read_table_info
 from ._sniff import sniff_kind
 
-# Message keys, importable as ``workbench.reader._X``: tests compare raised errors against
+# Message keys, importable as ``workbench.intake.reader._X``: tests compare raised errors against
 # them, and the catalogue test finds every key among this package's names.
 from ._keys import (  # noqa: F401
     _NO_FILE, _TOO_LARGE, _EMPTY, _NO_ROWS, _UNKNOWN_FORMAT, _OLD_EXCEL, _NOT_A_TABLE, _ONE_COLUMN, _BAD_ENCODING,

@@ -9,9 +9,9 @@ import re
 import zipfile
 from typing import Any
 
-from .._lazy import pd  # imported when first used: a streamed audit never needs pandas
+from ..._lazy import pd  # imported when first used: a streamed audit never needs pandas
 
-from ..errors import WorkbenchError
+from ...errors import WorkbenchError
 from ._cells import _checked_header, _clean_frame, _clean_strings, _trim_header
 from ._keys import (
     _BAD_HEADER, _BAD_JSONL, _BAD_JSON_LINE, _CORRUPT, _EMPTY, _EMPTY_COLUMN_NAME, _MAX_PROBLEMS, _MAX_RATIO,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from .._lazy import pd  # imported when first used: a streamed audit never needs pandas
+from ..._lazy import pd  # imported when first used: a streamed audit never needs pandas
 
 from ._cells import _missing
 from ._keys import (
