@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import agreement
+from workbench.review import agreement
 from workbench.i18n import LANGUAGES
 
 
@@ -69,7 +69,7 @@ def test_the_secretary_reads_agreement_and_disagreements_with_their_questions(ho
     from streamlit.testing.v1 import AppTest
 
     from test_decisions import Committee
-    from workbench import reviews
+    from workbench.review import reviews
     from workbench.i18n import t
     from workbench.services import Workbench
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workbench import checklists
-from workbench.checklists import (
+from workbench.review import checklists
+from workbench.review.checklists import (
     ChecklistError,
     Checklist,
     content_hash,

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import complaints, decisions, labels, public, reviews
+from workbench import complaints, decisions, labels, public
+from workbench.review import reviews
 from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from workbench.decisions import DecisionInput, Vote

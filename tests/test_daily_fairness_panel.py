@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench import fairness_runs
+from workbench.review import fairness_runs
 from workbench.intake import submissions as subs
 
 from test_journeys import FIXTURES, _in_review, app_as, button, who, wb  # noqa: F401  (wb: fixture)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import decisions, fairness_runs, labels, reviews, rules
+from workbench import decisions, labels
+from workbench.review import fairness_runs, reviews, rules
 from workbench.intake import submissions as subs
 from workbench.fairness import AuditSpec
 from workbench.decisions import DecisionInput, Scope, Vote

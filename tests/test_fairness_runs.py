@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import fairness_runs
+from workbench.review import fairness_runs
 from workbench.intake import submissions as subs
 from workbench.errors import NotFound, PermissionDenied, ValidationFailed
 from workbench.fairness import AuditSpec

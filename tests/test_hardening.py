@@ -16,16 +16,8 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import (
-    complaints,
-    decisions,
-    fairness_runs,
-    labels,
-    monitoring,
-    opendata,
-    public,
-    reviews,
-)
+from workbench import complaints, decisions, labels, monitoring, opendata, public
+from workbench.review import fairness_runs, reviews
 from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from workbench.errors import NotFound, PermissionDenied, ValidationFailed, WorkbenchError

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench.registry import auth
-from workbench import fairness_runs, reviews, rules
+from workbench.review import fairness_runs, reviews, rules
 from workbench.intake import submissions as subs
 from workbench.registry.models import SYSTEM, Role, Status, make_bin
 from workbench.services import Workbench

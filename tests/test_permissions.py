@@ -6,11 +6,13 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import complaints, decisions, fairness_runs, genai, labels
+from workbench import complaints, decisions, genai, labels
+from workbench.review import fairness_runs
 from workbench.registry import public_url
 from workbench.signing import KeyStore
 from workbench.fairness import AuditSpec
-from workbench import admin, public, reviews
+from workbench import admin, public
+from workbench.review import reviews
 from workbench.intake import submissions as subs
 from workbench.registry import auth
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from workbench import fairness_runs, renewal
+from workbench.review import fairness_runs
+from workbench import renewal
 from workbench.errors import PermissionDenied, WorkbenchError
 from workbench.fairness import AuditSpec
 

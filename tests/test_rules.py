@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from workbench import rules
-from workbench.checklists import Checklist, content_hash, load_checklist, load_risk_questionnaire
+from workbench.review import rules
+from workbench.review.checklists import Checklist, content_hash, load_checklist, load_risk_questionnaire
 from workbench.i18n import LANGUAGES, t
-from workbench.rules import (
+from workbench.review.rules import (
     GAP_RULES,
     TIER_POLICY,
     Answer,

@@ -220,7 +220,7 @@ def test_annex_viii_mapping_names_real_dossier_fields():
 
 
 def test_vendor_history_shows_the_lifecycle_not_the_reviewers_drafts(reg, people, dossier):
-    from workbench import reviews
+    from workbench.review import reviews
 
     sub = subs.create_submission(reg, people.vendor_a, dossier)
     subs.submit(reg, people.vendor_a, sub.id)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui.common import actor, lang, tr, workbench
 from ui.text import err_text, esc
-from workbench import fairness_runs
+from workbench.review import fairness_runs
 from workbench.intake import reader
 from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError

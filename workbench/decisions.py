@@ -22,15 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import report_pdf as rp
 from .registry import public_url
-from . import rules
+from .review import rules
 from .registry.db import Registry
 from .errors import ValidationFailed, WorkbenchError
-from .fairness_runs import latest_runs
+from .review.fairness_runs import latest_runs
 from .genai import _report as genai_report
 from .i18n import normalise_language, t
 from .registry.models import Actor, Submission, now_iso, utcnow
 from .registry.permissions import require
-from .reviews import compare, frozen_documents, summary_of
+from .review.reviews import compare, frozen_documents, summary_of
 from .public import in_reader_language
 from .registry.search import subject_name
 from .intake.submissions import check_tier, get_submission, list_attachments, next_status

@@ -161,7 +161,7 @@ COMMITTEE = ("Айгүл Сәрсенова", "Ерлан Қасымов", "Ма
 
 def _review(wb: Workbench, sub_id: int, item: dict, reviewers: list) -> None:
     """Each assigned reviewer declares no conflict, classifies, answers and signs off."""
-    from . import fairness_runs, reviews, rules
+    from .review import fairness_runs, reviews, rules
     from .fairness import make_spec
 
     reg, plan = wb.registry, item["review"]
@@ -193,7 +193,8 @@ def _review(wb: Workbench, sub_id: int, item: dict, reviewers: list) -> None:
 def _decide(wb: Workbench, secretary, sub_id: int, plan: dict) -> None:
     import datetime as dt
 
-    from . import decisions, labels, reviews
+    from . import decisions, labels
+    from .review import reviews
 
     reviews.send_to_committee(wb.registry, secretary, sub_id)
     votes = [decisions.Vote(member=name, vote="for") for name in COMMITTEE[:4]]

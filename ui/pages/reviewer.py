@@ -13,7 +13,8 @@ from ui import documents
 from ui.text import esc
 from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
                        workbench)
-from workbench import label_state, renewal, reviews, rules
+from workbench import label_state, renewal
+from workbench.review import reviews, rules
 from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number

@@ -441,7 +441,7 @@ RETIERABLE = (Status.DRAFT, Status.SUBMITTED, Status.SCREENING, Status.RETURNED,
 
 def check_tier(tier: str | None) -> None:
     """Refuse a tier the rules do not know (a translated message, not a ``KeyError``)."""
-    from .. import rules
+    from ..review import rules
 
     if tier is not None and tier not in rules.TIER_POLICY:
         raise WorkbenchError(UNKNOWN_TIER, tier=str(tier)[:40], allowed=", ".join(rules.TIER_POLICY))
@@ -449,7 +449,7 @@ def check_tier(tier: str | None) -> None:
 
 def required_tests(tier: str | None, model_type: str) -> list[str]:
     """The tests a tier demands before a label: ``fairness`` and/or ``generative``."""
-    from .. import rules
+    from ..review import rules
 
     policy = rules.TIER_POLICY[tier or "high"]
     return (["fairness"] if policy.fairness_tests else []) + (

@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from . import rules
 from .checklists import (Checklist, RiskQuestionnaire, content_hash, load_checklist, load_risk_questionnaire,
                          parse_checklist, parse_risk_questionnaire)
-from .registry.db import Registry
-from .errors import NotFound, ValidationFailed, WorkbenchError
-from .registry.models import Actor, Role, Status, now_iso
-from .registry.permissions import require
-from .intake.submissions import REF_NOT_YOURS, get_submission, is_assigned, next_status
-from .textsafe import limit_text
+from ..registry.db import Registry
+from ..errors import NotFound, ValidationFailed, WorkbenchError
+from ..registry.models import Actor, Role, Status, now_iso
+from ..registry.permissions import require
+from ..intake.submissions import REF_NOT_YOURS, get_submission, is_assigned, next_status
+from ..textsafe import limit_text
 
 CONFLICT_FIRST = "review.conflict_first"
 HAS_CONFLICT = "review.has_conflict"

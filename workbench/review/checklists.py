@@ -23,8 +23,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .errors import ValidationFailed, WorkbenchError
-from .i18n import normalise_language
+from ..errors import ValidationFailed, WorkbenchError
+from ..i18n import normalise_language
 
 # Message keys (compared against in the tests).
 _INVALID = "checklists.invalid"
@@ -219,7 +219,7 @@ def checklists_dir() -> Path:
     override = os.environ.get(CHECKLISTS_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[1] / "checklists"
+    return Path(__file__).resolve().parents[2] / "checklists"
 
 
 def load_checklist(path: str | Path | None = None) -> Checklist:

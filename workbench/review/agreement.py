@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Hashable, Sequence
 
-from .i18n import format_number, format_percent, t
+from ..i18n import format_number, format_percent, t
 
 BOOTSTRAP = 1000
 SEED = 20260

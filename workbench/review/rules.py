@@ -46,8 +46,8 @@ from .checklists import (
     ToolType,
     content_hash,
 )
-from .errors import WorkbenchError
-from .i18n import format_number, t
+from ..errors import WorkbenchError
+from ..i18n import format_number, t
 
 # Message keys (compared against in the tests).
 _UNKNOWN_QUESTION = "rules.error.unknown_question"

@@ -12,13 +12,13 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from .registry.db import Registry
-from .errors import NotFound
-from .fairness import AuditResult, AuditSpec, run_audit
-from .registry.models import Actor, Role, now_iso
-from .registry.permissions import require
-from .intake.reader import read_table
-from .intake.submissions import get_attachment, get_submission, is_assigned
+from ..registry.db import Registry
+from ..errors import NotFound
+from ..fairness import AuditResult, AuditSpec, run_audit
+from ..registry.models import Actor, Role, now_iso
+from ..registry.permissions import require
+from ..intake.reader import read_table
+from ..intake.submissions import get_attachment, get_submission, is_assigned
 
 NO_RUN = "fpanel.run_not_found"
 NOT_OUTPUTS = "fpanel.not_outputs"
@@ -53,7 +53,7 @@ def run_and_save(reg: Registry, actor: Actor, submission_id: int, attachment_id:
     att = get_attachment(reg, actor, attachment_id)
     if att.submission_id != submission_id or att.purpose != "outputs":
         raise NotFound(NOT_OUTPUTS)
-    from .fairness._stream import stream_audit  # CSV/Parquet records: by batches, in constant memory
+    from ..fairness._stream import stream_audit  # CSV/Parquet records: by batches, in constant memory
 
     result = stream_audit(store.path(att.sha256), spec, input_sha256=lambda: att.sha256, progress=progress)
     if result is None:
