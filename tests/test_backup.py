@@ -29,7 +29,7 @@ from workbench import backup as bk
 from workbench.cli import cli
 from workbench.config import Home
 from workbench.integrity import verify_registry
-from workbench.pdf_verify import verify_pdf
+from workbench.decision.pdf_verify import verify_pdf
 from workbench.services import Workbench
 
 from conftest import home_env

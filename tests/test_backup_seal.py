@@ -26,7 +26,7 @@ from workbench.config import Home
 from workbench.i18n import t
 from workbench.integrity import IntegrityReport, write_head_file
 from workbench.services import Workbench
-from workbench.signing import KeyStore
+from workbench.decision.signing import KeyStore
 
 from test_backup import _copy, _refused, _tar_members, _write_tar, source, state  # noqa: F401 (fixture)
 

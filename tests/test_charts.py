@@ -55,7 +55,7 @@ def _rows(dataset):
 def test_the_pdf_chart_draws_every_group_label_in_full():
     from reportlab.graphics.shapes import String
 
-    from workbench import report_pdf as rp
+    from workbench.decision import report_pdf as rp
 
     groups = ["sex=F", "sex=M", "address=urban", "address=rural", "internet=yes", "internet=no",
               "sex=M, address=rural, internet=no"]

@@ -15,8 +15,8 @@ from workbench import i18n
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "fixtures" / "early_warning_outputs.csv"
-FORBIDDEN = ("workbench.registry.db", "workbench.services", "workbench.registry.auth", "workbench.report_pdf", "workbench.signing",
-             "workbench.pdf_verify", "sqlite_utils", "reportlab", "pyhanko", "streamlit")
+FORBIDDEN = ("workbench.registry.db", "workbench.services", "workbench.registry.auth", "workbench.decision.report_pdf", "workbench.decision.signing",
+             "workbench.decision.pdf_verify", "sqlite_utils", "reportlab", "pyhanko", "streamlit")
 
 _PROBE = """
 import json, sys

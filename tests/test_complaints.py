@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import complaints, labels, public
+from workbench import complaints, public
+from workbench.decision import labels
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
 from workbench.registry.models import PUBLIC
 from workbench.services import Workbench

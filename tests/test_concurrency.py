@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import complaints, decisions, labels, public
+from workbench import complaints, public
+from workbench.decision import decisions, labels
 from workbench.review import reviews
 from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
-from workbench.decisions import DecisionInput, Vote
+from workbench.decision.decisions import DecisionInput, Vote
 from workbench.errors import WorkbenchError
 from workbench.registry.models import PUBLIC, Status
 from workbench.services import Workbench
@@ -60,9 +61,9 @@ _PRELUDE = textwrap.dedent("""
 """)
 
 _DECIDE = _PRELUDE + textwrap.dedent("""
-    from workbench import decisions
+    from workbench.decision import decisions
     from workbench.registry.auth import login
-    from workbench.decisions import DecisionInput, Vote
+    from workbench.decision.decisions import DecisionInput, Vote
     from workbench.errors import WorkbenchError
     from workbench.services import Workbench
 
@@ -82,7 +83,7 @@ _DECIDE = _PRELUDE + textwrap.dedent("""
 """)
 
 _LABEL = _PRELUDE + textwrap.dedent("""
-    from workbench import labels
+    from workbench.decision import labels
     from workbench.registry.auth import login
     from workbench.errors import WorkbenchError
     from workbench.services import Workbench
@@ -102,7 +103,7 @@ _LABEL = _PRELUDE + textwrap.dedent("""
 """)
 
 _LOGIN = _PRELUDE + textwrap.dedent("""
-    from workbench import auth
+    from workbench.registry import auth
     from workbench.services import Workbench
 
     wb = Workbench.open(home)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from workbench import consent, labels, public
+from workbench import consent, public
+from workbench.decision import labels
 from workbench.errors import NotFound, WorkbenchError
 from workbench.i18n import t
 from workbench.registry.models import PUBLIC
-from workbench.pdf_verify import verify_pdf
+from workbench.decision.pdf_verify import verify_pdf
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, TEST_PUBLIC_URL

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import decisions
+from workbench.decision import decisions
 from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
-from workbench.decisions import DecisionInput, Vote
+from workbench.decision.decisions import DecisionInput, Vote
 from workbench.errors import WorkbenchError
 from workbench.services import Workbench
 

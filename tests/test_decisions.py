@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import decisions, labels
+from workbench.decision import decisions, labels
 from workbench.review import fairness_runs, reviews, rules
 from workbench.intake import submissions as subs
 from workbench.fairness import AuditSpec
-from workbench.decisions import DecisionInput, Scope, Vote
+from workbench.decision.decisions import DecisionInput, Scope, Vote
 from workbench.errors import PermissionDenied, ValidationFailed, WorkbenchError
 from workbench.registry.models import PUBLIC, SYSTEM, Role, Status, make_bin
 from workbench.services import Workbench
@@ -199,8 +199,8 @@ def test_only_the_secretary_decides(committee):
 
 _CRASH = textwrap.dedent("""
     import os, sys, datetime as dt
-    from workbench import decisions
-    from workbench.decisions import DecisionInput, Vote
+    from workbench.decision import decisions
+    from workbench.decision.decisions import DecisionInput, Vote
     from workbench.registry.auth import login
     from workbench.services import Workbench
 
@@ -344,11 +344,11 @@ def test_verification_of_intact_tampered_foreign_and_revoked(issued, tmp_path):
     assert not bad.intact and not bad.ok
     (tmp_path / "t.pdf").write_bytes(tampered)
     assert "Signature is Valid." not in pdfsig(tmp_path / "t.pdf")
-    from workbench.signing import KeyStore
+    from workbench.decision.signing import KeyStore
 
     foreign = KeyStore(tmp_path / "foreign")
     foreign.ensure_demo("another-passphrase")
-    from workbench import report_pdf
+    from workbench.decision import report_pdf
 
     unsigned_sample = report_pdf.render_consent_pdf(_consent(), "kk")
     forged = foreign.sign_pdf(unsigned_sample, reason="forged")
@@ -362,7 +362,7 @@ def test_verification_of_intact_tampered_foreign_and_revoked(issued, tmp_path):
 
 
 def _consent():
-    from workbench.report_pdf import ConsentFormData
+    from workbench.decision.report_pdf import ConsentFormData
 
     return ConsentFormData(tool_name="X", tool_version="1", vendor="V", description="d", data_items=["name"],
                            purpose="p", processor="V", storage_location="KZ", retention="1y", contact="c")

@@ -13,7 +13,7 @@ from workbench.services import Workbench
 
 SCRIPT = """
 import streamlit as st
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from workbench.registry.db import Registry
 from ui.common import workbench
 st.session_state["lang"] = st.session_state.get("lang", "kk")
@@ -105,7 +105,7 @@ def test_vendor_sees_results_but_cannot_run_or_rate(setup, lang):
 
 COMMITTEE_SCRIPT = """
 import streamlit as st
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from ui.common import workbench
 st.session_state["actor"] = st.session_state["who"]
 from ui import genai_panel
@@ -132,7 +132,7 @@ def test_committee_view_shows_the_latest_results_read_only(setup):
 
 VENDOR_SCRIPT = """
 import streamlit as st
-from workbench import submissions as subs
+from workbench.intake import submissions as subs
 from ui.common import workbench
 st.session_state["actor"] = st.session_state["who"]
 from ui import genai_panel

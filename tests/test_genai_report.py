@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from workbench import genai, report_pdf as rp
+from workbench import genai
+from workbench.decision import report_pdf as rp
 from workbench.intake import submissions as subs
 from workbench.genai import _report
 from workbench.genai._sandbox import reply
 from workbench.i18n import t
-from workbench.signing import KeyStore
+from workbench.decision.signing import KeyStore
 from test_report_pdf import audit_data, flat, pdftotext  # the shared report fixture data
 
 from conftest import PDFSIG_VALID, pdfsig

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import complaints, decisions, labels, monitoring, opendata, public
+from workbench import complaints, monitoring, opendata, public
+from workbench.decision import decisions, labels
 from workbench.review import fairness_runs, reviews
 from workbench.intake import submissions as subs
 from workbench.registry.db import Registry

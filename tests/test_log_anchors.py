@@ -16,7 +16,8 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from workbench import labels, opendata
+from workbench.decision import labels
+from workbench import opendata
 from workbench.cli import cli
 from workbench.registry.db import event_hash
 from workbench.integrity import verify_registry, write_head_file
@@ -248,7 +249,7 @@ def test_audit_pdf_and_export_carry_the_log_head(original):
     home, first, second = original
     wb = Workbench.open(home)
     try:
-        from workbench.pdf_verify import log_head_in
+        from workbench.decision.pdf_verify import log_head_in
 
         pdf_head = log_head_in((home / "audits" / f"{second.label_id}.pdf").read_bytes())
         assert pdf_head is not None

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbench import opendata
-from workbench.signing import KeyStore
+from workbench.decision.signing import KeyStore
 from workbench.services import Workbench
 
 from conftest import COMPLETE_DOSSIER, TEST_PUBLIC_URL

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
 from workbench.registry import auth
-from workbench import demo, signing
+from workbench import demo
+from workbench.decision import signing
 from workbench.cli import cli
 from workbench.i18n import LANGUAGES
 from workbench.registry.models import SYSTEM, Role

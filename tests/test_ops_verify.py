@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from workbench import labels, report_pdf
+from workbench.decision import labels, report_pdf
 from workbench.registry.models import PUBLIC
-from workbench.pdf_verify import _NOT_REGISTRY_COPY
+from workbench.decision.pdf_verify import _NOT_REGISTRY_COPY
 
 from test_decisions import TODAY, Committee, committee  # noqa: F401  (fixtures)
 

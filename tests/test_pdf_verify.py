@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import pdf_verify
-from workbench.pdf_verify import PdfCheck, verify_pdf
-from workbench.report_pdf import AuditReportData, DecisionInfo, LabelInfo, ToolInfo, render_audit_pdf
-from workbench.signing import KeyStore
+from workbench.decision import pdf_verify
+from workbench.decision.pdf_verify import PdfCheck, verify_pdf
+from workbench.decision.report_pdf import AuditReportData, DecisionInfo, LabelInfo, ToolInfo, render_audit_pdf
+from workbench.decision.signing import KeyStore
 
 from conftest import PDFSIG_VALID, pdfsig  # noqa: E402
 

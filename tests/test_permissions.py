@@ -6,10 +6,11 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import complaints, decisions, genai, labels
+from workbench import complaints, genai
+from workbench.decision import decisions, labels
 from workbench.review import fairness_runs
 from workbench.registry import public_url
-from workbench.signing import KeyStore
+from workbench.decision.signing import KeyStore
 from workbench.fairness import AuditSpec
 from workbench import admin, public
 from workbench.review import reviews

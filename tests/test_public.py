@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from workbench import labels, public
+from workbench.decision import labels
+from workbench import public
 from workbench.errors import NotFound, WorkbenchError
 from workbench.registry.models import PUBLIC, SYSTEM, Role, make_bin
 from workbench.services import Workbench

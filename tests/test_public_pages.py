@@ -78,7 +78,7 @@ def test_complaints_queue_suspension_needs_confirmation(demo, lang):
     assert public.get_label(reg, PUBLIC, ACTIVE).status == "suspended"
     assert complaints.get_complaint(reg, secretary(demo), ref).outcome == "suspension"
     # put the demo label back for the other tests
-    from workbench import labels
+    from workbench.decision import labels
 
     labels.change_label(reg, secretary(demo), ACTIVE, "reinstate", "test done")
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from workbench.i18n import LANGUAGES, t
-from workbench.report_pdf import (
+from workbench.decision.report_pdf import (
     AuditReportData,
     ConsentFormData,
     DecisionInfo,
@@ -26,7 +26,7 @@ from workbench.report_pdf import (
     render_audit_pdf,
     render_consent_pdf,
 )
-from workbench.signing import KeyStore
+from workbench.decision.signing import KeyStore
 
 from conftest import PDFSIG_VALID  # noqa: E402
 

@@ -83,7 +83,7 @@ def test_under_re_review_is_shown_publicly_until_the_case_is_decided(issued):  #
         verify = client.get(f"/verify?label={label_id}&lang={lang}").text
         assert t("daily.verify.re_review", lang).split("(")[0].strip() in verify
     # a suspension while the case runs: "no", and the re-review still said
-    from workbench import labels
+    from workbench.decision import labels
 
     labels.change_label(reg, c.secretary, label_id, "suspend", "After the complaint")
     page = client.get(f"/label/{label_id}?lang=ru").text

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from workbench import signing
-from workbench.pdf_verify import verify_pdf
-from workbench.signing import KeyStore, SigningError
+from workbench.decision import signing
+from workbench.decision.pdf_verify import verify_pdf
+from workbench.decision.signing import KeyStore, SigningError
 
 from conftest import PDFSIG_VALID, pdfsig  # noqa: E402
 
@@ -30,7 +30,7 @@ PASSPHRASE = "test-passphrase-1"
 def small_pdf(text: str = "Қазақ тілі: ә ғ қ ң ө ұ ү һ і") -> bytes:
     from reportlab.pdfgen import canvas
 
-    from workbench.report_pdf import FONT, register_fonts
+    from workbench.decision.report_pdf import FONT, register_fonts
 
     register_fonts()
     buf = io.BytesIO()
@@ -290,7 +290,7 @@ def test_signing_and_verifying_inside_a_running_event_loop(tmp_path: Path) -> No
     import asyncio
     import threading
 
-    from workbench.pdf_verify import verify_pdf
+    from workbench.decision.pdf_verify import verify_pdf
 
     async def inside_a_loop():
         store = KeyStore(tmp_path, passphrase=PASSPHRASE)

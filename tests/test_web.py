@@ -389,7 +389,7 @@ def test_a_real_registry_refuses_to_sign_without_a_public_url(home):
         pu.set_public_url(reg, _admin(reg), "http://localhost")
     pu.set_public_url(reg, _admin(reg), "https://ai-safe.edu.kz/")
     record = committee.decide(sub_id)
-    from workbench.decisions import label_pdf
+    from workbench.decision.decisions import label_pdf
     import subprocess
 
     pdf = home / "qr.pdf"

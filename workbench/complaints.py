@@ -118,7 +118,7 @@ def resolve_complaint(reg: Registry, actor: Actor, reference: str, outcome: str,
     note = limit_text(note, "note", field="note")
     if not note:
         raise WorkbenchError(NEED_NOTE)
-    from .labels import change_label  # labels imports public; keep the import graph flat
+    from .decision.labels import change_label  # labels imports public; keep the import graph flat
 
     with reg.transaction():  # the complaint's status is re-read under the write lock
         complaint = get_complaint(reg, actor, reference, today=today)

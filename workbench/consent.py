@@ -18,7 +18,7 @@ from .i18n import normalise_language, t
 from .registry.models import Actor, utcnow
 from .registry.permissions import require
 from .public import in_language, get_label
-from .report_pdf import ConsentFormData, render_consent_pdf
+from .decision.report_pdf import ConsentFormData, render_consent_pdf
 
 NOT_USABLE = "pub.consent.not_usable"
 

@@ -92,7 +92,7 @@ def ensure_keys(wb: Workbench, passphrase: str | None = None):
     """
     import os
 
-    from .signing import ENV_PASSPHRASE
+    from .decision.signing import ENV_PASSPHRASE
 
     keys = wb.keys
     if is_demo_registry(wb.registry):
@@ -193,7 +193,7 @@ def _review(wb: Workbench, sub_id: int, item: dict, reviewers: list) -> None:
 def _decide(wb: Workbench, secretary, sub_id: int, plan: dict) -> None:
     import datetime as dt
 
-    from . import decisions, labels
+    from .decision import decisions, labels
     from .review import reviews
 
     reviews.send_to_committee(wb.registry, secretary, sub_id)

@@ -109,7 +109,7 @@ def _parse_head(token: object) -> tuple[int, str] | None:
 
 def pdf_anchors(reg: Registry, keystore, audits_dir: Path | None) -> tuple[list[Anchor], list[Finding]]:
     """Anchors from every audit PDF in the database and under ``audits/``, each checked first."""
-    from .pdf_verify import log_head_in, verify_pdf
+    from .decision.pdf_verify import log_head_in, verify_pdf
 
     anchors, findings = [], []
     documents = [(f"registry.db:{r['file_name']}", r["pdf"])

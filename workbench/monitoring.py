@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .registry.db import Registry
-from .decisions import label_policy
+from .decision.decisions import label_policy
 from .i18n import t
 from .registry.models import Actor, utcnow
 from .registry.permissions import require

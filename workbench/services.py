@@ -45,7 +45,7 @@ class Workbench:
     def keys(self):
         """The committee's signing keys under ``home/keys``."""
         if self._keys is None:
-            from .signing import KeyStore
+            from .decision.signing import KeyStore
 
             self._keys = KeyStore(self.home.root, demo_registry=lambda: self.registry.get_meta("demo") == "1")
         return self._keys

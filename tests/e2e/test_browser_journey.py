@@ -29,7 +29,8 @@ import pandas as pd
 import pytest
 
 from workbench.registry import auth, notifications
-from workbench import complaints, consent, decisions, label_state, labels, public, rereview
+from workbench import complaints, consent, label_state, public, rereview
+from workbench.decision import decisions, labels
 from workbench.review import fairness_runs, reviews, rules
 from workbench.intake import submissions as subs
 from workbench.i18n import format_date, t

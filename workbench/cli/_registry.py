@@ -29,7 +29,7 @@ def init(demo: bool, p12: Path | None, public_url: str | None) -> None:
     WORKBENCH_KEY_PASSPHRASE): no key is ever stored under the published demo passphrase.
     """
     from ..demo import ensure_demo, ensure_keys, is_demo_registry
-    from ..signing import ENV_PASSPHRASE
+    from ..decision.signing import ENV_PASSPHRASE
 
     wb = Workbench.open()
     lang = _lang()

@@ -22,7 +22,7 @@ def verify(pdf: Path | None, label_id: str | None) -> None:
 
     Exits 0 only when all three hold; otherwise 1, naming what failed.
     """
-    from .. import labels
+    from ..decision import labels
     from ..registry.models import PUBLIC
 
     if (pdf is None) == (label_id is None):

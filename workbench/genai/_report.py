@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import report_pdf as rp
+from ..decision import report_pdf as rp
 from ..registry.db import Registry
 from ..i18n import t
 from ..registry.models import Actor

@@ -13,7 +13,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .. import consent, label_state, labels, monitoring as mon, public
+from .. import consent, label_state, monitoring as mon, public
+from ..decision import labels
 from ..registry.db import Registry
 from ..errors import NotFound
 from ..i18n import LANGUAGES, t

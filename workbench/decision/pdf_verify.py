@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from ._blocking import run_blocking
+from .._blocking import run_blocking
 
 if TYPE_CHECKING:  # pragma: no cover
     from asn1crypto import x509 as asn1_x509

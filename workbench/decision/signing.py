@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import BaseModel
 
-from ._blocking import run_blocking
-from .errors import WorkbenchError
+from .._blocking import run_blocking
+from ..errors import WorkbenchError
 
 ENV_PASSPHRASE = "WORKBENCH_KEY_PASSPHRASE"
 # Deliberately obvious: anyone reading the code knows it, so it protects nothing.

@@ -21,22 +21,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import report_pdf as rp
-from .registry import public_url
-from .review import rules
-from .registry.db import Registry
-from .errors import ValidationFailed, WorkbenchError
-from .review.fairness_runs import latest_runs
-from .genai import _report as genai_report
-from .i18n import normalise_language, t
-from .registry.models import Actor, Submission, now_iso, utcnow
-from .registry.permissions import require
-from .review.reviews import compare, frozen_documents, summary_of
-from .public import in_reader_language
-from .registry.search import subject_name
-from .intake.submissions import check_tier, get_submission, list_attachments, next_status
-from .textsafe import LIMITS, TOO_LONG
+from ..registry import public_url
+from ..review import rules
+from ..registry.db import Registry
+from ..errors import ValidationFailed, WorkbenchError
+from ..review.fairness_runs import latest_runs
+from ..genai import _report as genai_report
+from ..i18n import normalise_language, t
+from ..registry.models import Actor, Submission, now_iso, utcnow
+from ..registry.permissions import require
+from ..review.reviews import compare, frozen_documents, summary_of
+from ..public import in_reader_language
+from ..registry.search import subject_name
+from ..intake.submissions import check_tier, get_submission, list_attachments, next_status
+from ..textsafe import LIMITS, TOO_LONG
 
-POLICY_PATH = Path(__file__).parent / "policies" / "labels.yaml"
+POLICY_PATH = Path(__file__).parent.parent / "policies" / "labels.yaml"
 
 PROHIBITED = "decision.prohibited"
 BLOCKING = "decision.blocking"
@@ -347,7 +347,7 @@ def build_report(reg, actor, sub, decision, label, conditions, summaries, eviden
 
 
 def _fairness_sections(reg, actor, sub, lang) -> tuple[list[rp.FairnessCheck], list[rp.RateChart], list[str]]:
-    from .fairness import render_reason
+    from ..fairness import render_reason
 
     checks, charts, headlines = [], [], []
     for run in latest_runs(reg, actor, sub.id):
@@ -379,7 +379,7 @@ def _fairness_sections(reg, actor, sub, lang) -> tuple[list[rp.FairnessCheck], l
 
 
 def _metric_name(metric: str, lang: str) -> str:
-    from .i18n import has_key
+    from ..i18n import has_key
 
     key = f"fairness.metric.{metric}.name"
     return t(key, lang) if has_key(key) else metric

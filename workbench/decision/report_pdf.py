@@ -40,10 +40,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from .i18n import format_date, format_number, normalise_language, t
+from ..i18n import format_date, format_number, normalise_language, t
 from .pdf_verify import LABEL_KEYWORD, LOG_HEAD_KEYWORD
 
-FONTS_DIR = Path(__file__).parent / "fonts"
+FONTS_DIR = Path(__file__).parent.parent / "fonts"
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
 _FRAME_PADDING = 12  # platypus frames keep 6 pt on each side; full-width tables must too

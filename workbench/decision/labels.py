@@ -11,15 +11,15 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from .registry.auth import check_active
-from .registry.db import Registry
+from ..registry.auth import check_active
+from ..registry.db import Registry
 from .decisions import add_months, label_pdf, label_policy
-from .errors import NotFound, WorkbenchError
-from .i18n import format_date, t
-from .registry.models import Actor, utcnow
-from .registry.permissions import require
-from .public import LabelView, effective_status, get_label
-from .textsafe import limit_text
+from ..errors import NotFound, WorkbenchError
+from ..i18n import format_date, t
+from ..registry.models import Actor, utcnow
+from ..registry.permissions import require
+from ..public import LabelView, effective_status, get_label
+from ..textsafe import limit_text
 
 NEED_REASON = "label.need_reason"
 BAD_CHANGE = "label.bad_change"
