@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from .._blocking import run_blocking
-
 if TYPE_CHECKING:  # pragma: no cover
     from asn1crypto import x509 as asn1_x509
 
@@ -67,35 +65,6 @@ class PdfCheck(BaseModel):
     def ok(self) -> bool:
         """Intact and the committee's (the label's status is checked elsewhere)."""
         return self.intact and self.signed_by_committee
-
-
-def _validation_context(roots: list[asn1_x509.Certificate]):
-    from pyhanko_certvalidator import ValidationContext
-
-    # Only the committee's roots: the operating system's CA list must not make a
-    # stranger's certificate "the committee's". No network: verification runs offline.
-    return ValidationContext(trust_roots=list(roots), allow_fetching=False, revocation_mode="soft-fail")
-
-
-def _key_usage():
-    from pyhanko.sign.validation.settings import KeyUsageConstraints
-
-    # Real committee certificates differ: accept either signing usage.
-    return KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
-
-
-def _signature_status(pdf: bytes, roots: list[asn1_x509.Certificate]):
-    """pyHanko's status of the last signature of ``pdf``, or ``None`` if unsigned."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-
-    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    signatures = reader.embedded_signatures
-    if not signatures:
-        return None
-    return run_blocking(
-        validate_pdf_signature, signatures[-1], signer_validation_context=_validation_context(roots), key_usage_settings=_key_usage()
-    )
 
 
 def _label_from_info(pdf: bytes) -> str | None:
@@ -218,7 +187,9 @@ def verify_pdf(pdf: bytes, keystore: KeyStore, *, expected_sha256: str | None = 
     except Exception:  # the parser can fail in many ways on a damaged file; say so below
         pass
     try:
-        status = _signature_status(pdf, roots)
+        from .signing import signature_status
+
+        status = signature_status(pdf, roots)
     except Exception:
         # A damaged cross-reference table, a truncated file, a mangled signature
         # dictionary: pyHanko raises a variety of errors, all of which mean the same

@@ -217,6 +217,38 @@ def _blank_pdf() -> bytes:
     return buf.getvalue()
 
 
+def _validation_context(roots: list[asn1_x509.Certificate]):
+    from pyhanko_certvalidator import ValidationContext
+
+    # Only the committee's roots: the operating system's CA list must not make a
+    # stranger's certificate "the committee's". No network: verification runs offline.
+    return ValidationContext(trust_roots=list(roots), allow_fetching=False, revocation_mode="soft-fail")
+
+
+def _key_usage():
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+
+    # Real committee certificates differ: accept either signing usage.
+    return KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
+
+
+def signature_status(pdf: bytes, roots: list[asn1_x509.Certificate]):
+    """pyHanko's status of the last signature of ``pdf``, or ``None`` if unsigned.
+
+    Here, with the key, because signing checks its own trial signature; ``pdf_verify`` uses it too.
+    """
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    signatures = reader.embedded_signatures
+    if not signatures:
+        return None
+    return run_blocking(
+        validate_pdf_signature, signatures[-1], signer_validation_context=_validation_context(roots), key_usage_settings=_key_usage()
+    )
+
+
 class KeyStore:
     """The committee's signing key under ``home/keys/``.
 
@@ -408,10 +440,8 @@ class KeyStore:
         chain = [c for c in (extra or []) if _fingerprint(c) != _fingerprint(cert)]
         # Prove the key signs and the result validates before switching to it.
         trial = _sign_with(key, cert, chain, _blank_pdf(), reason="key check", location="Astana")
-        from .pdf_verify import _signature_status  # late import: pdf_verify imports us
-
         roots = [_to_asn1(c) for c in chain if _is_self_signed(c)] or [_to_asn1(cert)]
-        status = _signature_status(trial, roots)
+        status = signature_status(trial, roots)
         if status is None or not (status.intact and status.valid):
             raise SigningError(_CERT_CANNOT_SIGN)
         return self._store_set(key, cert, chain, demo=False)
@@ -562,5 +592,6 @@ __all__ = [
     "DEMO_PASSPHRASE",
     "ENV_PASSPHRASE",
     "KeyStore",
+    "signature_status",
     "SigningError",
 ]
