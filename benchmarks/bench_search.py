@@ -1,4 +1,4 @@
-"""Latency of the public registry search (``workbench.public.search_labels``) at 10,000 labels.
+"""Latency of the public registry search (``workbench.public.visitor.search_labels``) at 10,000 labels.
 
 The labels live in a real SQLite file (WAL, as in production) built through the same
 schema as ``registry.db``; each query is one page of 20 results plus the total count that
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from workbench import public
+from workbench.public import visitor as public
 from workbench.registry.db import Registry
 from workbench.registry.models import PUBLIC, make_bin
 

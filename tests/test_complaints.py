@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import complaints, public
+from workbench.public import complaints, visitor as public
 from workbench.decision import labels
 from workbench.errors import NotFound, PermissionDenied, WorkbenchError
 from workbench.registry.models import PUBLIC

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import complaints, public
+from workbench.public import complaints, visitor as public
 from workbench.decision import decisions, labels
 from workbench.review import reviews
 from workbench.intake import submissions as subs

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import consent, public
+from workbench.public import consent, visitor as public
 from workbench.decision import labels
 from workbench.errors import NotFound, WorkbenchError
 from workbench.i18n import t

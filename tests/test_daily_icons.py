@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import complaints
+from workbench.public import complaints
 from workbench.intake import submissions as subs
 from workbench.i18n import t
 

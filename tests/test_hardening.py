@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from workbench.registry import auth
-from workbench import complaints, monitoring, opendata, public
+from workbench.public import complaints, monitoring, opendata, visitor as public
 from workbench.decision import decisions, labels
 from workbench.review import fairness_runs, reviews
 from workbench.intake import submissions as subs

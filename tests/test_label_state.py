@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import complaints, label_state
+from workbench.public import complaints
+from workbench import label_state
 from workbench.decision import labels
 from workbench.i18n import t
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from workbench.decision import labels
-from workbench import opendata
+from workbench.public import opendata
 from workbench.cli import cli
 from workbench.registry.db import event_hash
 from workbench.integrity import verify_registry, write_head_file

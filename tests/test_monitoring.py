@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import pytest
 
-from workbench import monitoring as mon
+from workbench.public import monitoring as mon
 from workbench.i18n import t
 from workbench.registry.models import PUBLIC
 

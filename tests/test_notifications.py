@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from streamlit.testing.v1 import AppTest
 
-from workbench import complaints
+from workbench.public import complaints
 from workbench.decision import labels
 from workbench.intake import submissions as subs
 from workbench.registry import notifications

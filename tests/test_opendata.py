@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from workbench import opendata
+from workbench.public import opendata
 from workbench.decision.signing import KeyStore
 from workbench.services import Workbench
 

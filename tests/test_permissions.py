@@ -6,13 +6,15 @@ import pytest
 
 from types import SimpleNamespace
 
-from workbench import complaints, genai
+from workbench.public import complaints
+from workbench import genai
 from workbench.decision import decisions, labels
 from workbench.review import fairness_runs
 from workbench.registry import public_url
 from workbench.decision.signing import KeyStore
 from workbench.fairness import AuditSpec
-from workbench import admin, public
+from workbench import admin
+from workbench.public import visitor as public
 from workbench.review import reviews
 from workbench.intake import submissions as subs
 from workbench.registry import auth

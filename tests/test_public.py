@@ -8,7 +8,7 @@ import json
 import pytest
 
 from workbench.decision import labels
-from workbench import public
+from workbench.public import visitor as public
 from workbench.errors import NotFound, WorkbenchError
 from workbench.registry.models import PUBLIC, SYSTEM, Role, make_bin
 from workbench.services import Workbench

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import complaints, public
+from workbench.public import complaints, visitor as public
 from workbench.registry.models import PUBLIC
 
 REPO = Path(__file__).resolve().parents[1]

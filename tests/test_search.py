@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workbench import public
+from workbench.public import visitor as public
 from workbench.registry import search
 from workbench.registry.models import PUBLIC
 

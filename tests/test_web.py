@@ -264,7 +264,7 @@ def test_verify_by_qr_address_and_by_upload(site):
     assert qr == f"http://localhost:8599/verify?label={ACTIVE}&lang=ru"  # demo: where it is actually served
     r = client.get(qr.replace("http://localhost:8599", ""))
     assert r.status_code == 200 and t("pub.verify.all_ok", "ru") in r.text and r.text.count("✔") >= 3
-    from workbench.public import label_pdf_file
+    from workbench.public.visitor import label_pdf_file
 
     _, pdf = label_pdf_file(wb.registry, PUBLIC, ACTIVE)
     ok = client.post("/verify?lang=en", files={"pdf": ("a.pdf", pdf, "application/pdf")})
@@ -341,7 +341,7 @@ def test_open_data_is_the_live_signed_export(site):
     data = client.get("/open-data/registry.json").json()
     assert {r["label_id"] for r in data["labels"]} >= {ACTIVE, SUSPENDED}
     assert client.get("/open-data/..%2Fregistry.db").status_code in (400, 404)  # never the database
-    from workbench import opendata
+    from workbench.public import opendata
     import tempfile
     from pathlib import Path
 

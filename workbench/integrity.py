@@ -130,7 +130,7 @@ def pdf_anchors(reg: Registry, keystore, audits_dir: Path | None) -> tuple[list[
 
 def export_anchor(folder: Path, keystore) -> tuple[list[Anchor], list[Finding]]:
     """The anchor of a signed open-data export, if the export is the committee's and whole."""
-    from .opendata import verify_export
+    from .public.opendata import verify_export
 
     check = verify_export(Path(folder), keystore)
     source = f"export:{Path(folder).name}"

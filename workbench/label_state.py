@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .registry.db import Registry
 from .registry.models import Actor
-from .public import LabelView, get_label
+from .public.visitor import LabelView, get_label
 from .intake import submissions as subs
 
 _CHANGES = ("label.suspend", "label.revoke", "label.reinstate", "label.renew", "label.superseded",

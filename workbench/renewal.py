@@ -15,7 +15,7 @@ from .decision.decisions import tests_required
 from .errors import PermissionDenied, WorkbenchError
 from .registry.models import Actor, Role, now_iso, utcnow
 from .registry.permissions import require
-from .public import get_label
+from .public.visitor import get_label
 
 WINDOW_DAYS = 90
 NOT_YET = "staff.renew_not_yet"

@@ -6,7 +6,7 @@ decision on the case. The complaint's resolution and the case are one transactio
 
 from __future__ import annotations
 
-from .complaints import get_complaint, resolve_complaint
+from .public.complaints import get_complaint, resolve_complaint
 from .registry.db import Registry
 from .errors import WorkbenchError
 from .registry.models import Actor, Status, now_iso

@@ -29,7 +29,8 @@ import pandas as pd
 import pytest
 
 from workbench.registry import auth, notifications
-from workbench import complaints, consent, label_state, public, rereview
+from workbench.public import complaints, consent, visitor as public
+from workbench import label_state, rereview
 from workbench.decision import decisions, labels
 from workbench.review import fairness_runs, reviews, rules
 from workbench.intake import submissions as subs

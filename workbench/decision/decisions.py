@@ -31,7 +31,7 @@ from ..i18n import normalise_language, t
 from ..registry.models import Actor, Submission, now_iso, utcnow
 from ..registry.permissions import require
 from ..review.reviews import compare, frozen_documents, summary_of
-from ..public import in_reader_language
+from ..public.visitor import in_reader_language
 from ..registry.search import subject_name
 from ..intake.submissions import check_tier, get_submission, list_attachments, next_status
 from ..textsafe import LIMITS, TOO_LONG

@@ -18,7 +18,7 @@ from ..errors import NotFound, WorkbenchError
 from ..i18n import format_date, t
 from ..registry.models import Actor, utcnow
 from ..registry.permissions import require
-from ..public import LabelView, effective_status, get_label
+from ..public.visitor import LabelView, effective_status, get_label
 from ..textsafe import limit_text
 
 NEED_REASON = "label.need_reason"

@@ -13,7 +13,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .. import consent, label_state, monitoring as mon, public
+from ..public import consent, monitoring as mon, visitor as public
+from .. import label_state
 from ..decision import labels
 from ..registry.db import Registry
 from ..errors import NotFound

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from .. import consent, public
+from ..public import consent, visitor as public
 from ..errors import WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, t
 from ..registry.models import PUBLIC, utcnow
@@ -128,7 +128,7 @@ def publish(wb, dest: Path, *, today: dt.date | None = None, consent_forms: bool
     Published
         The folder and how many pages, labels and files were written.
     """
-    from ..opendata import export_registry
+    from ..public.opendata import export_registry
 
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():

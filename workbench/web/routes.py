@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import consent, public
+from ..public import consent, visitor as public
 from ..errors import NotFound, ValidationFailed, WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from ..registry.models import PUBLIC
@@ -204,7 +204,7 @@ class PublicSite:
 
     def _export(self) -> Path:
         """The signed export, rebuilt when the event log has moved on since the last one."""
-        from ..opendata import export_registry
+        from ..public.opendata import export_registry
 
         folder = self.wb.home.root / "public-cache" / "open-data"
         stamp = folder / ".log-head"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from .registry import public_url
-from .registry.db import Registry
-from .errors import WorkbenchError
-from .i18n import normalise_language, t
-from .registry.models import Actor, utcnow
-from .registry.permissions import require
-from .public import in_language, get_label
-from .decision.report_pdf import ConsentFormData, render_consent_pdf
+from ..registry import public_url
+from ..registry.db import Registry
+from ..errors import WorkbenchError
+from ..i18n import normalise_language, t
+from ..registry.models import Actor, utcnow
+from ..registry.permissions import require
+from .visitor import in_language, get_label
+from ..decision.report_pdf import ConsentFormData, render_consent_pdf
 
 NOT_USABLE = "pub.consent.not_usable"
 

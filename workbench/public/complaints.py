@@ -16,13 +16,13 @@ import secrets
 
 from pydantic import BaseModel
 
-from .registry.auth import check_active
-from .registry.db import Registry
-from .errors import NotFound, WorkbenchError
-from .registry.models import Actor, now_iso, utcnow
-from .registry.permissions import require
-from .public import NO_COMPLAINT, get_label
-from .textsafe import limit_text
+from ..registry.auth import check_active
+from ..registry.db import Registry
+from ..errors import NotFound, WorkbenchError
+from ..registry.models import Actor, now_iso, utcnow
+from ..registry.permissions import require
+from .visitor import NO_COMPLAINT, get_label
+from ..textsafe import limit_text
 
 NEED_NOTE = "pub.complaint.need_note"
 BAD_OUTCOME = "pub.complaint.bad_outcome"
@@ -118,7 +118,7 @@ def resolve_complaint(reg: Registry, actor: Actor, reference: str, outcome: str,
     note = limit_text(note, "note", field="note")
     if not note:
         raise WorkbenchError(NEED_NOTE)
-    from .decision.labels import change_label  # labels imports public; keep the import graph flat
+    from ..decision.labels import change_label  # labels imports public; keep the import graph flat
 
     with reg.transaction():  # the complaint's status is re-read under the write lock
         complaint = get_complaint(reg, actor, reference, today=today)

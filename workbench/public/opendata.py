@@ -27,12 +27,12 @@ from pathlib import Path
 import click
 from pydantic import BaseModel, Field
 
-from ._blocking import run_blocking
-from .registry.db import Registry
-from .errors import WorkbenchError
-from .i18n import LANGUAGES, t
-from .registry.models import now_iso, utcnow
-from .public import effective_status
+from .._blocking import run_blocking
+from ..registry.db import Registry
+from ..errors import WorkbenchError
+from ..i18n import LANGUAGES, t
+from ..registry.models import now_iso, utcnow
+from .visitor import effective_status
 
 SCHEMA_VERSION = "1.0"
 DATA_FILES = ("registry.json", "registry.csv", "schema.json")
@@ -116,7 +116,7 @@ class ExportCheck(BaseModel):
 
 def public_records(reg: Registry, *, today=None) -> list[dict]:
     """Every label as an export record of exactly ``EXPORT_FIELDS``, ordered by label ID."""
-    from .registry.public_url import verify_url
+    from ..registry.public_url import verify_url
 
     today = today or utcnow().date()
     # The query names each column it reads, so a confidential column cannot slip in.
@@ -183,7 +183,7 @@ def schema() -> dict:
 
 
 def _csv_bytes(records: list[dict]) -> bytes:
-    from .textsafe import safe_row
+    from ..textsafe import safe_row
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EXPORT_FIELDS), lineterminator="\n")
@@ -357,7 +357,7 @@ def export_command(dest: Path, verify: bool) -> None:
     With --verify, check the export in DEST instead: exit 0 only when the signature is the
     committee's and every file is unchanged, 1 otherwise.
     """
-    from .services import Workbench
+    from ..services import Workbench
 
     lang = _lang()
     try:

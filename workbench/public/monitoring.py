@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .registry.db import Registry
-from .decision.decisions import label_policy
-from .i18n import t
-from .registry.models import Actor, utcnow
-from .registry.permissions import require
+from ..registry.db import Registry
+from ..decision.decisions import label_policy
+from ..i18n import t
+from ..registry.models import Actor, utcnow
+from ..registry.permissions import require
 
 TIER_ORDER = ("high", "limited", "minimal")
 OUTCOME_ORDER = ("approve", "approve_with_conditions", "reject", "return")
@@ -164,7 +164,7 @@ def column_title(column: str, lang: str) -> str:
 
 def to_csv(df: pd.DataFrame, name: str, lang: str) -> bytes:
     """The table as CSV in UTF-8 with a BOM, so Excel in Kazakhstan opens Cyrillic correctly."""
-    from .textsafe import safe_frame  # text cells that would run as formulas get a leading '
+    from ..textsafe import safe_frame  # text cells that would run as formulas get a leading '
 
     return safe_frame(table(df, name, lang)).to_csv(index=False).encode("utf-8-sig")
 

@@ -22,13 +22,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .registry import search
-from .registry.db import Registry
-from .errors import NotFound, ValidationFailed, WorkbenchError
-from .i18n import format_date, format_number, t
-from .registry.models import Actor, utcnow
-from .registry.permissions import require
-from .registry.search import ALL_SUBJECTS, fold, sort_key
+from ..registry import search
+from ..registry.db import Registry
+from ..errors import NotFound, ValidationFailed, WorkbenchError
+from ..i18n import format_date, format_number, t
+from ..registry.models import Actor, utcnow
+from ..registry.permissions import require
+from ..registry.search import ALL_SUBJECTS, fold, sort_key
 
 NO_LABEL = "public.no_label"
 EMPTY_COMPLAINT = "public.empty_complaint"
@@ -455,7 +455,7 @@ def file_complaint(reg: Registry, actor: Actor, *, body: str, challenge_token: s
         if reg.one("SELECT id FROM labels WHERE id = ?", (label_id,)) is None:
             problems.append(WorkbenchError(NO_LABEL, id=label_id))
     from .complaints import redeem_challenge
-    from .textsafe import clean_name, clean_text
+    from ..textsafe import clean_name, clean_text
 
     # The challenge is spent only once the rest is valid, and only once (server-side token).
     if not problems and not redeem_challenge(reg, challenge_token, challenge_answer, now=now):
