@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from workbench.public import complaints
-from workbench import label_state
+from workbench.aftercare import label_state
 from workbench.decision import labels
 from workbench.i18n import t
 

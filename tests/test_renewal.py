@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from workbench.review import fairness_runs
-from workbench import renewal
+from workbench.aftercare import renewal
 from workbench.errors import PermissionDenied, WorkbenchError
 from workbench.fairness import AuditSpec
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import renewal
+from workbench.aftercare import renewal
 from workbench.i18n import t
 
 from test_decisions import EARLY_WARNING

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from workbench import label_state, rereview
+from workbench.aftercare import label_state, rereview
 from workbench.intake import submissions as subs
 from workbench.registry import notifications
 from workbench.i18n import t

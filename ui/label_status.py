@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui.common import actor, lang, tr, workbench
 from ui.text import esc
-from workbench import label_state
+from workbench.aftercare import label_state
 from workbench.i18n import format_date
 
 _BOX = {"active": st.success, "suspended": st.warning, "revoked": st.error, "expired": st.warning,

@@ -30,7 +30,7 @@ import pytest
 
 from workbench.registry import auth, notifications
 from workbench.public import complaints, consent, visitor as public
-from workbench import label_state, rereview
+from workbench.aftercare import label_state, rereview
 from workbench.decision import decisions, labels
 from workbench.review import fairness_runs, reviews, rules
 from workbench.intake import submissions as subs

@@ -10,7 +10,7 @@ import streamlit as st
 from ui.common import actor, friendly, lang, tr, workbench
 from ui.text import esc
 from workbench.public import complaints
-from workbench import rereview
+from workbench.aftercare import rereview
 from workbench.i18n import format_datetime
 
 

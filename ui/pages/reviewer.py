@@ -13,7 +13,7 @@ from ui import documents
 from ui.text import esc
 from ui.common import (actor, close_submission, friendly, show_error, lang, open_submission, show_submission, status_label, tr,
                        workbench)
-from workbench import label_state, renewal
+from workbench.aftercare import label_state, renewal
 from workbench.review import reviews, rules
 from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError

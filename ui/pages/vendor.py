@@ -12,7 +12,7 @@ from ui.text import esc
 from ui.common import (actor, choice_label, close_submission, friendly, show_error, lang, open_submission, show_submission,
                        status_label, tr, workbench)
 from workbench.decision import decisions
-from workbench import label_state, renewal
+from workbench.aftercare import label_state, renewal
 from workbench.intake import submissions as subs
 from workbench.errors import WorkbenchError
 from workbench.i18n import format_date, format_number, format_percent

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..public import consent, monitoring as mon, visitor as public
-from .. import label_state
+from ..aftercare import label_state
 from ..decision import labels
 from ..registry.db import Registry
 from ..errors import NotFound

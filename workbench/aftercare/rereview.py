@@ -6,12 +6,12 @@ decision on the case. The complaint's resolution and the case are one transactio
 
 from __future__ import annotations
 
-from .public.complaints import get_complaint, resolve_complaint
-from .registry.db import Registry
-from .errors import WorkbenchError
-from .registry.models import Actor, Status, now_iso
-from .registry.permissions import require
-from .intake import submissions as subs
+from ..public.complaints import get_complaint, resolve_complaint
+from ..registry.db import Registry
+from ..errors import WorkbenchError
+from ..registry.models import Actor, Status, now_iso
+from ..registry.permissions import require
+from ..intake import submissions as subs
 
 NO_LABEL = "staff.rereview_no_label"
 

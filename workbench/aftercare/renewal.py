@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .intake import submissions as subs
-from .config import max_upload_bytes
-from .registry.db import Registry
-from .decision.decisions import tests_required
-from .errors import PermissionDenied, WorkbenchError
-from .registry.models import Actor, Role, now_iso, utcnow
-from .registry.permissions import require
-from .public.visitor import get_label
+from ..intake import submissions as subs
+from ..config import max_upload_bytes
+from ..registry.db import Registry
+from ..decision.decisions import tests_required
+from ..errors import PermissionDenied, WorkbenchError
+from ..registry.models import Actor, Role, now_iso, utcnow
+from ..registry.permissions import require
+from ..public.visitor import get_label
 
 WINDOW_DAYS = 90
 NOT_YET = "staff.renew_not_yet"
@@ -129,7 +129,7 @@ def confirm(reg: Registry, actor: Actor, label_id: str, note: str, *, today: dt.
 
 def renew(reg: Registry, actor: Actor, label_id: str, reason: str, *, today: dt.date | None = None):
     """The secretary renews once everything is in place."""
-    from .decision.labels import change_label
+    from ..decision.labels import change_label
 
     require(actor, "label.manage")
     state = _check_window(reg, actor, label_id, today)

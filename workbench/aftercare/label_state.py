@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .registry.db import Registry
-from .registry.models import Actor
-from .public.visitor import LabelView, get_label
-from .intake import submissions as subs
+from ..registry.db import Registry
+from ..registry.models import Actor
+from ..public.visitor import LabelView, get_label
+from ..intake import submissions as subs
 
 _CHANGES = ("label.suspend", "label.revoke", "label.reinstate", "label.renew", "label.superseded",
             "label.re_review_requested", "label.issued")
