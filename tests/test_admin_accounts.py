@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import PASSWORD, People
-from workbench import admin
+from workbench.upkeep import admin
 from workbench.registry import auth, sessions
 from workbench.errors import PermissionDenied
 from workbench.i18n import t

@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workbench import backup as bk
+from workbench.upkeep import backup as bk
 from workbench.cli import cli
 from workbench.config import Home
-from workbench.integrity import verify_registry
+from workbench.upkeep.integrity import verify_registry
 from workbench.decision.pdf_verify import verify_pdf
 from workbench.services import Workbench
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workbench import admin, backup as bk
+from workbench.upkeep import admin, backup as bk
 from workbench.cli import cli
 from workbench.config import Home
 from workbench.i18n import t
-from workbench.integrity import IntegrityReport, write_head_file
+from workbench.upkeep.integrity import IntegrityReport, write_head_file
 from workbench.services import Workbench
 from workbench.decision.signing import KeyStore
 
@@ -163,7 +163,7 @@ def test_backup_without_a_usable_key_writes_nothing(source, tmp_path):
 # -- head files -----------------------------------------------------------------------------
 
 def _verify(home: Path, head: Path) -> IntegrityReport:
-    from workbench.integrity import verify_registry
+    from workbench.upkeep.integrity import verify_registry
 
     wb = Workbench.open(home)
     try:

@@ -392,7 +392,7 @@ def test_key_import_then_old_and_new_pdfs_verify(issued, tmp_path):
     from cryptography.hazmat.primitives.serialization import pkcs12
     from cryptography.x509.oid import NameOID
 
-    from workbench import admin
+    from workbench.upkeep import admin
 
     committee, old_label = issued
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

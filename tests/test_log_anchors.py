@@ -20,7 +20,7 @@ from workbench.decision import labels
 from workbench.public import opendata
 from workbench.cli import cli
 from workbench.registry.db import event_hash
-from workbench.integrity import verify_registry, write_head_file
+from workbench.upkeep.integrity import verify_registry, write_head_file
 from workbench.services import Workbench
 
 from conftest import home_env

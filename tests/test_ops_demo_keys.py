@@ -115,7 +115,7 @@ def test_demo_only_on_an_empty_home_and_marked(bare_home):
     assert demo.is_demo_registry(wb.registry) and wb.keys.describe().demo
     assert demo.ensure_demo(wb) is False  # once
     assert auth.login(wb.registry, "admin", demo.DEMO_PASSWORD).role is Role.ADMIN
-    from workbench.integrity import verify_registry
+    from workbench.upkeep.integrity import verify_registry
 
     report = verify_registry(wb.registry, wb.keys, audits_dir=wb.home.audits)  # no false alarm on real history
     assert report.ok and report.anchors_checked >= 4 and report.labels_checked >= 4, report.explain("en")

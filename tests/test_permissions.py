@@ -13,7 +13,7 @@ from workbench.review import fairness_runs
 from workbench.registry import public_url
 from workbench.decision.signing import KeyStore
 from workbench.fairness import AuditSpec
-from workbench import admin
+from workbench.upkeep import admin
 from workbench.public import visitor as public
 from workbench.review import reviews
 from workbench.intake import submissions as subs

@@ -22,7 +22,7 @@ class Workbench:
 
     @classmethod
     def open(cls, root: str | Path | None = None) -> "Workbench":
-        from .backup import recover
+        from .upkeep.backup import recover
 
         home = Home(Path(root).resolve()) if root is not None else Home.from_env()
         if home.root.is_dir():

@@ -7,7 +7,7 @@ import streamlit as st
 
 from ui.common import actor, friendly, lang, tr, workbench
 from ui.text import esc
-from workbench import admin as admin_service
+from workbench.upkeep import admin as admin_service
 from workbench.registry import auth
 from workbench.intake import submissions
 from workbench.i18n import format_date, format_datetime

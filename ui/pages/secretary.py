@@ -11,7 +11,7 @@ import streamlit as st
 from ui.common import actor, friendly, lang, status_label, tr, workbench
 from ui import documents
 from ui.text import esc
-from workbench import admin
+from workbench.upkeep import admin
 from workbench.aftercare import renewal
 from workbench.decision import decisions, labels
 from workbench.review import agreement, reviews

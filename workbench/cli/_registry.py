@@ -47,7 +47,7 @@ def init(demo: bool, p12: Path | None, public_url: str | None) -> None:
         passphrase = os.environ.get(ENV_PASSPHRASE) or click.prompt(
             t("ops.init.passphrase_prompt", lang), hide_input=True, confirmation_prompt=True)
         if p12 is not None:
-            from ..admin import import_key
+            from ..upkeep.admin import import_key
 
             password = os.environ.get("WORKBENCH_P12_PASSWORD") or click.prompt(
                 t("ops.init.p12_password_prompt", lang), hide_input=True, default="", show_default=False)
@@ -115,7 +115,7 @@ def users_unlock(username: str) -> None:
 def backup(dest: Path) -> None:
     """Archive the whole home (database, files, audit PDFs, keys) into DEST, online, with a
     manifest of SHA-256 hashes."""
-    from ..backup import backup_home
+    from ..upkeep.backup import backup_home
 
     wb = Workbench.open()
     wb.close()
@@ -135,7 +135,7 @@ def restore(src: Path, yes: bool) -> None:
 
     Stop the web app first. A partial or tampered archive is refused and nothing changes.
     """
-    from ..backup import restore_home
+    from ..upkeep.backup import restore_home
     from ..config import Home
 
     home = Home.from_env()
@@ -182,7 +182,7 @@ class _progress:
 def verify_log(head_files: tuple[Path, ...], exports: tuple[Path, ...], write_head: Path | None) -> None:
     """Check the event log: chain, seals, anchors (signed PDFs, exports, head files) and the
     labels and decisions against their events; exit 1 and say what does not hold."""
-    from ..integrity import verify_registry, write_head_file
+    from ..upkeep.integrity import verify_registry, write_head_file
 
     wb = Workbench.open()
     lang = _lang()

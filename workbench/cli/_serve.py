@@ -49,7 +49,7 @@ def prepare(wb: Workbench, *, demo: bool, url: str) -> bool:
 
 def banner(wb: Workbench, url: str, lang: str) -> list[str]:
     """What the operator must see at start: the registry, the public URL, the signing key."""
-    from ..admin import key_info
+    from ..upkeep.admin import key_info
 
     reg = wb.registry
     labels = reg.one("SELECT count(*) AS n FROM labels")["n"]

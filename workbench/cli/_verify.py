@@ -48,7 +48,7 @@ def keys() -> None:
 @friendly
 def keys_show() -> None:
     """Say which certificate signs the audit PDFs."""
-    from ..admin import key_info
+    from ..upkeep.admin import key_info
 
     wb = Workbench.open()
     info = key_info(wb.keys, SYSTEM)
@@ -68,7 +68,7 @@ def keys_show() -> None:
 @friendly
 def keys_import(p12: Path, password: str) -> None:
     """Switch to the committee's real certificate (a PKCS#12 file with its private key)."""
-    from ..admin import import_key
+    from ..upkeep.admin import import_key
 
     wb = Workbench.open()
     info = import_key(wb.registry, wb.keys, SYSTEM, p12, password)

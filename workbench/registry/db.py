@@ -795,7 +795,7 @@ class Registry:
         triggers must be there as the migrations made them.
 
         Anchors in signed documents and the state tables are checked by
-        ``workbench.integrity``.
+        ``workbench.upkeep.integrity``.
         """
         return self._walk()[0]
 

@@ -28,10 +28,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .registry.db import Registry, read_witness
-from .errors import WorkbenchError
-from .i18n import t
-from .registry.models import now_iso
+from ..registry.db import Registry, read_witness
+from ..errors import WorkbenchError
+from ..i18n import t
+from ..registry.models import now_iso
 
 HEAD_FILE_FORMAT = "ai-safe-workbench/log-head/1"
 
@@ -109,7 +109,7 @@ def _parse_head(token: object) -> tuple[int, str] | None:
 
 def pdf_anchors(reg: Registry, keystore, audits_dir: Path | None) -> tuple[list[Anchor], list[Finding]]:
     """Anchors from every audit PDF in the database and under ``audits/``, each checked first."""
-    from .decision.pdf_verify import log_head_in, verify_pdf
+    from ..decision.pdf_verify import log_head_in, verify_pdf
 
     anchors, findings = [], []
     documents = [(f"registry.db:{r['file_name']}", r["pdf"])
@@ -130,7 +130,7 @@ def pdf_anchors(reg: Registry, keystore, audits_dir: Path | None) -> tuple[list[
 
 def export_anchor(folder: Path, keystore) -> tuple[list[Anchor], list[Finding]]:
     """The anchor of a signed open-data export, if the export is the committee's and whole."""
-    from .public.opendata import verify_export
+    from ..public.opendata import verify_export
 
     check = verify_export(Path(folder), keystore)
     source = f"export:{Path(folder).name}"
@@ -153,7 +153,7 @@ def verify_detached(data: bytes, signature: bytes, roots: list) -> str | None:
     from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko_certvalidator import ValidationContext
 
-    from ._blocking import run_blocking
+    from .._blocking import run_blocking
 
     if not roots:
         return None

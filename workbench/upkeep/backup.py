@@ -48,11 +48,11 @@ from typing import Callable
 
 from pydantic import BaseModel
 
-from .registry.db import SCHEMA_VERSION, Registry, RegistryError, check_registry_file
-from .errors import WorkbenchError
-from .registry.models import now_iso
+from ..registry.db import SCHEMA_VERSION, Registry, RegistryError, check_registry_file
+from ..errors import WorkbenchError
+from ..registry.models import now_iso
 
-FORMAT = "ai-safe-workbench/backup/1"
+FORMAT = "ai-safe-workbench/upkeep/backup/1"
 MANIFEST = "MANIFEST.json"
 SIGNATURE = "MANIFEST.p7s"
 MANAGED = ("registry.db", "files", "audits", "keys")  # what a restore replaces
@@ -138,7 +138,7 @@ def _snapshot(db_path: Path, target: Path) -> None:
 
 def _keystore(root: Path, db_path: Path, passphrase: str | None = None):
     """The signing keys under ``root/keys``, for the registry at ``db_path`` (demo or not)."""
-    from .decision.signing import KeyStore
+    from ..decision.signing import KeyStore
 
     def demo() -> bool:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -154,7 +154,7 @@ def _keystore(root: Path, db_path: Path, passphrase: str | None = None):
 
 
 def _sign_manifest(keystore, manifest: bytes) -> bytes:
-    from .decision.signing import SigningError
+    from ..decision.signing import SigningError
 
     try:
         return keystore.sign_detached(manifest)
@@ -299,7 +299,7 @@ def _check_seal(staging: Path, manifest: bytes, signature: bytes, passphrase: st
     operator's passphrase (an attacker can put any certificate into an archive, not a key
     that opens with a passphrase they do not know)."""
     from .integrity import verify_detached
-    from .decision.signing import SigningError
+    from ..decision.signing import SigningError
 
     keys = _keystore(staging, staging / "registry.db", passphrase)
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .registry.db import Registry
-from .errors import NotFound
-from .registry.models import Actor
-from .registry.permissions import require
+from ..registry.db import Registry
+from ..errors import NotFound
+from ..registry.models import Actor
+from ..registry.permissions import require
 
 
 def verify_log(reg: Registry, actor: Actor, *, keys=None, audits_dir: Path | None = None):
@@ -23,7 +23,7 @@ def backup(reg: Registry, actor: Actor, dest: str | Path) -> Path:
     require(actor, "backup.run")
     if reg.path is not None:  # the whole home (database, files, audits, keys), issue 11 item 9
         from .backup import backup_home
-        from .config import Home
+        from ..config import Home
 
         path = Path(backup_home(Home(reg.path.parent), dest).path)
     else:
@@ -51,7 +51,7 @@ def import_key(reg: Registry, keys, actor: Actor, path: str | Path, password: st
 
 def deactivate(reg: Registry, actor: Actor, user_id: int):
     """Close an account now: its sessions end and it cannot sign in."""
-    from .registry import auth, sessions
+    from ..registry import auth, sessions
 
     require(actor, "users.manage")
     with reg.transaction():
@@ -61,14 +61,14 @@ def deactivate(reg: Registry, actor: Actor, user_id: int):
 
 
 def reactivate(reg: Registry, actor: Actor, user_id: int):
-    from .registry import auth
+    from ..registry import auth
 
     return auth.set_active(reg, actor, user_id, True)
 
 
 def reset_password(reg: Registry, actor: Actor, user_id: int, temporary: str) -> None:
     """Give a temporary password; the person must choose a new one at the next sign-in."""
-    from .registry import auth, sessions
+    from ..registry import auth, sessions
 
     with reg.transaction():
         auth.reset_password(reg, actor, user_id, temporary)
@@ -77,7 +77,7 @@ def reset_password(reg: Registry, actor: Actor, user_id: int, temporary: str) ->
 
 def unlock(reg: Registry, actor: Actor, user_id: int) -> None:
     """Clear an account's login throttling from every source (``auth.unlock``; logged)."""
-    from .registry import auth
+    from ..registry import auth
 
     require(actor, "users.manage")
     row = reg.one("SELECT username FROM users WHERE id = ?", (user_id,))
@@ -88,7 +88,7 @@ def unlock(reg: Registry, actor: Actor, user_id: int) -> None:
 
 def locked_users(reg: Registry, actor: Actor) -> set[int]:
     """Accounts that a throttling counter holds back now (their own counter, or theirs from one source)."""
-    from .registry.models import now_iso
+    from ..registry.models import now_iso
 
     require(actor, "users.manage")
     rows = reg.query("SELECT u.id FROM users u JOIN login_throttle t ON t.key = 'a:' || lower(u.username) "
