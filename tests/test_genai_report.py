@@ -12,7 +12,7 @@ import pytest
 from workbench import genai
 from workbench.decision import report_pdf as rp
 from workbench.intake import submissions as subs
-from workbench.genai import _report
+from workbench.decision import genai_report as _report
 from workbench.genai._sandbox import reply
 from workbench.i18n import t
 from workbench.decision.signing import KeyStore

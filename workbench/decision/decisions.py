@@ -26,7 +26,7 @@ from ..review import rules
 from ..registry.db import Registry
 from ..errors import ValidationFailed, WorkbenchError
 from ..review.fairness_runs import latest_runs
-from ..genai import _report as genai_report
+from . import genai_report
 from ..i18n import normalise_language, t
 from ..registry.models import Actor, Submission, now_iso, utcnow
 from ..registry.permissions import require

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from ..decision import report_pdf as rp
+from . import report_pdf as rp
 from ..registry.db import Registry
 from ..i18n import t
 from ..registry.models import Actor
-from . import _store
+from ..genai import latest_run, list_runs, result
 
 
 def report_sections(reg: Registry, actor: Actor, submission_id: int, lang: str) -> list[rp.GenaiReport]:
     """The latest stored run of a submission, with the reviewers' ratings applied (none: [])."""
-    run = _store.latest_run(reg, actor, submission_id)
+    run = latest_run(reg, actor, submission_id)
     if run is None:
         return []
-    res = _store.result(reg, actor, run.id)
+    res = result(reg, actor, run.id)
     rows = [rp.GenaiRow(category=t(f"genai.category.{c.category}", lang), language=t(f"lang.{c.language}", lang),
                         n=c.n, k=c.k, estimate=c.estimate, ci_low=c.ci_low, ci_high=c.ci_high, outcome=c.outcome,
                         by_reviewer=c.by_reviewer, items=c.items) for c in res.categories]
@@ -31,4 +31,4 @@ def report_sections(reg: Registry, actor: Actor, submission_id: int, lang: str) 
 def evidence(reg: Registry, actor: Actor, submission_id: int) -> list[dict]:
     """Content hashes of the generative-tool transcripts a decision rests on."""
     return [{"name": f"genai transcript #{r.id} ({r.suite_version[:60]})", "sha256": r.transcript_sha256}
-            for r in _store.list_runs(reg, actor, submission_id)[-1:]]
+            for r in list_runs(reg, actor, submission_id)[-1:]]
