@@ -1,11 +1,12 @@
 """AI-safe Workbench: the domain of the NAE's review of AI tools for education.
 
-Registry database and event log (``db``), accounts and permissions (``auth``,
-``permissions``), vendor intake (``submissions``, ``reader``, ``storage``), expert review
-(``checklists``, ``rules``, ``reviews``), bias and fairness tests (``fairness``,
-``fairness_runs``), decisions, labels and signed PDFs (``decisions``, ``labels``,
-``report_pdf``, ``signing``, ``pdf_verify``) and the public side (``public``, ``consent``,
-``complaints``, ``monitoring``, ``opendata``). No module here imports Streamlit.
+The package stands in floors, each importing only from those below it
+(``tests/test_floors.py`` names the few that do not yet): ``registry`` (the database and event log, accounts, permissions),
+``intake`` (submissions, files, the reader), ``fairness`` and ``genai`` (the tests),
+``review`` (checklists, rules, reviews), ``decision`` (decisions, labels, signed PDFs),
+``public`` (search, label pages, complaints, consent, open data, monitoring), ``aftercare``
+(a label's state, re-review, renewal) and ``upkeep`` (operator tasks, backup, integrity);
+``services`` opens them together. No module here imports Streamlit.
 
 The names below are imported on first use (PEP 562), so ``import workbench.fairness``
 does not pay for the registry's database layer.
