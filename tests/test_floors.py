@@ -45,8 +45,6 @@ UPWARD: dict[tuple[str, str], str] = {
     ("workbench/decision/labels.py", "workbench.public.visitor"):
         "a label change returns the public LabelView (get_label, effective_status): the "
         "label's read model lives in the public floor",
-    ("workbench/public/opendata.py", "workbench.services"):
-        "export_command, the Click command kept beside the export, opens the Workbench",
 }
 
 

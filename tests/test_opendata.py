@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
+from workbench.cli._export import export_command
 from workbench.public import opendata
 from workbench.decision.signing import KeyStore
 from workbench.services import Workbench
@@ -164,15 +165,15 @@ def test_cli_export_and_verify_exit_codes(exported, tmp_path):
     wb, _, _, _, _ = exported
     runner = CliRunner()
     out = tmp_path / "cli"
-    result = runner.invoke(opendata.export_command, [str(out)], env={"WORKBENCH_LANG": "en"})
+    result = runner.invoke(export_command, [str(out)], env={"WORKBENCH_LANG": "en"})
     assert result.exit_code == 0, result.output
     assert "Wrote 2 labels" in result.output
-    ok = runner.invoke(opendata.export_command, ["--verify", str(out)], env={"WORKBENCH_LANG": "ru"})
+    ok = runner.invoke(export_command, ["--verify", str(out)], env={"WORKBENCH_LANG": "ru"})
     assert ok.exit_code == 0 and "Выгрузка в порядке" in ok.output
     (out / "registry.json").write_bytes((out / "registry.json").read_bytes().replace(b"\"high\"", b"\"minimal\""))
-    bad = runner.invoke(opendata.export_command, ["--verify", str(out)], env={"WORKBENCH_LANG": "kk"})
+    bad = runner.invoke(export_command, ["--verify", str(out)], env={"WORKBENCH_LANG": "kk"})
     assert bad.exit_code == 1 and "тексеруден өтпеді" in bad.output
-    empty = runner.invoke(opendata.export_command, ["--verify", str(tmp_path / "nothing")])
+    empty = runner.invoke(export_command, ["--verify", str(tmp_path / "nothing")])
     assert empty.exit_code == 1
 
 
@@ -187,5 +188,5 @@ def test_export_verify_reports_extra_files(exported, tmp_path, extra):
     assert not check.ok
     assert opendata.EXTRA_FILE in check.problems and extra in check.extra_files
     assert any(extra in line and line.startswith("✘") for line in check.explain("en"))
-    result = CliRunner().invoke(opendata.export_command, ["--verify", str(target)], env={"WORKBENCH_LANG": "en"})
+    result = CliRunner().invoke(export_command, ["--verify", str(target)], env={"WORKBENCH_LANG": "en"})
     assert result.exit_code == 1 and extra in result.output

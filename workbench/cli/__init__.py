@@ -22,7 +22,7 @@ _COMMANDS: dict[str, tuple[str, str | None, str]] = {
                "Aggregate records into the per-group counts file, out of core (DuckDB)."),
     "counts-sql": ("workbench.cli._counts", None,
                    "Print the GROUP BY query that makes the counts file in the vendor's own engine."),
-    "export": ("workbench.public.opendata", "export_command",
+    "export": ("workbench.cli._export", "export_command",
                "Write the public registry as signed open data (JSON, CSV, schema) into DEST."),
     "init": ("workbench.cli._registry", None,
              "Create the registry under WORKBENCH_HOME; with --demo, a demo registry with demo data."),

@@ -21,16 +21,14 @@ import hashlib
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
-import click
 from pydantic import BaseModel, Field
 
 from .._blocking import run_blocking
 from ..registry.db import Registry
 from ..errors import WorkbenchError
-from ..i18n import LANGUAGES, t
+from ..i18n import t
 from ..registry.models import now_iso, utcnow
 from .visitor import effective_status
 
@@ -341,40 +339,5 @@ def _extra_files(dest: Path, covered: set[str]) -> list[str]:
     return extra
 
 
-# -- command line ---------------------------------------------------------------------------
-
-def _lang() -> str:
-    lang = os.environ.get("WORKBENCH_LANG", "kk")
-    return lang if lang in LANGUAGES else "kk"
-
-
-@click.command("export")
-@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--verify", "verify", is_flag=True, help="Check an existing export instead of writing one.")
-def export_command(dest: Path, verify: bool) -> None:
-    """Write the public registry as signed open data (JSON, CSV, schema) into DEST.
-
-    With --verify, check the export in DEST instead: exit 0 only when the signature is the
-    committee's and every file is unchanged, 1 otherwise.
-    """
-    from ..services import Workbench
-
-    lang = _lang()
-    try:
-        wb = Workbench.open()
-        if verify:
-            result = verify_export(dest, wb.keys)
-            for line in result.explain(lang):
-                click.echo(line)
-            click.echo(t("pub.export.valid" if result.ok else "pub.export.invalid", lang))
-            sys.exit(0 if result.ok else 1)
-        paths = export_registry(wb.registry, wb.keys, dest)
-        count = json.loads(paths[0].read_bytes())["count"]
-        click.echo(t("pub.export.written", lang, n=count, folder=str(dest)))
-    except WorkbenchError as exc:
-        click.echo(exc.translate(lang), err=True)
-        sys.exit(2)
-
-
 __all__ = ["EXPORT_FIELDS", "DATA_FILES", "ExportCheck", "ExportError", "export_registry", "verify_export",
-           "public_records", "schema", "export_command"]
+           "public_records", "schema"]
