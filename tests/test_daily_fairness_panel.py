@@ -40,3 +40,23 @@ def test_the_run_just_made_is_the_result_shown(wb):  # noqa: F811
     assert at.selectbox(key=f"fp_pick_{sub_id}").value == second.id, "the new run's result is shown"
     assert not any("urban" in str(m.value) for m in at.markdown if "address=" in str(m.value))
 
+
+
+def test_the_risk_level_starts_at_the_reviewers_own_classification(wb):  # noqa: F811
+    """The submission's level is "high" until the committee decides; the reviewer who classified the
+    tool as minimal-risk tests it against the minimal tier's thresholds unless they choose otherwise."""
+    from workbench.review import reviews
+
+    sub_id = _in_review(wb, reviewers=("rev1",), outputs=FIXTURES / "early_warning_outputs.csv",
+                        model_type="classifier")
+    reg, rev1 = wb.registry, who(wb, "rev1")
+    subs.declare_conflict(reg, rev1, sub_id, has_conflict=False)
+    reviews.start_review(reg, rev1, sub_id)
+    _, questionnaire = reviews.frozen_documents(reg, rev1, sub_id)
+    reviews.save_risk_answers(reg, rev1, sub_id, {q.id: False for q in questionnaire.questions})
+    assert reviews.get_review(reg, rev1, sub_id).tier == "minimal"
+    at = app_as(wb, "rev1", "reviewer", "en")
+    button(at, f"rev_open_{sub_id}").click().run()
+    at.selectbox(key="rev_step").set_value("fairness").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key=f"fp_tier_{sub_id}").value == "minimal"

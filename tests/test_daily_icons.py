@@ -60,6 +60,25 @@ def test_a_message_says_who_wrote_it_beside_the_avatar(issued, lang):  # noqa: F
     assert any(t("role.reviewer", lang) in cap.value and "Rev1" in cap.value for cap in at.caption)
 
 
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_a_question_on_a_checklist_item_shows_the_item_in_words(issued, lang):  # noqa: F811
+    """A code alone (P1.4) means nothing to a vendor: the item's question comes with it."""
+    from conftest import COMPLETE_DOSSIER
+    from workbench.review.checklists import load_checklist
+
+    c, _, _ = issued
+    reg = c.wb.registry
+    case = subs.create_submission(reg, c.vendor, {**COMPLETE_DOSSIER, "tool_name": "Third"}).id
+    subs.submit(reg, c.vendor, case)
+    subs.screen(reg, c.secretary, case, complete=True)
+    subs.assign_reviewer(reg, c.secretary, case, c.r1.user_id)
+    subs.ask_clarification(reg, c.r1, case, "Was it tried with pupils who have special needs?", item_id="P1.4")
+    question = next(item.question.get(lang) for _, item in load_checklist().items() if item.id == "P1.4")
+    at = _vendor(c, case, lang)
+    assert not at.exception, at.exception
+    assert any("P1.4" in cap.value and question in cap.value for cap in at.caption)
+
+
 def test_an_error_box_has_no_emoji_icon(issued):  # noqa: F811
     c, _, _ = issued
     at = _vendor(c, 99999, "ru")  # a submission that is not there: a translated error, no traceback

@@ -103,3 +103,25 @@ def test_under_re_review_is_shown_publicly_until_the_case_is_decided(issued):  #
     reg.execute("UPDATE submissions SET status = 'rejected' WHERE id = ?", (case_id,))
     assert not label_state.state_of(reg, c.vendor, label_id).under_re_review
     assert "badge s-re_review" not in client.get(f"/label/{label_id}?lang=ru").text
+
+
+def test_the_static_mirror_marks_a_label_under_re_review(issued):  # noqa: F811
+    """The mirror's search cards (drawn by mirror.js) say "under re-review" like the live cards do."""
+    import json
+
+    from workbench.web.publish import search_index
+
+    c, _, label_id = issued
+    reg = c.wb.registry
+
+    def card() -> list:
+        files = search_index(reg, today=TODAY)
+        cards = [row for name, data in files.items() if name.startswith("search/cards/") for row in json.loads(data)]
+        return next(row for row in cards if row[0] == label_id)
+
+    assert card()[5] == 0
+    complaint = file_complaint(reg, label_id=label_id, body="Scores Kazakh essays lower than Russian ones")
+    rereview.resolve_with_re_review(reg, c.secretary, complaint.reference, "Back to the reviewers")
+    assert card()[5] == 1
+    script = (Path(__file__).resolve().parents[1] / "workbench" / "web" / "static" / "mirror.js").read_text()
+    assert "l[5]" in script and "T.re_review" in script

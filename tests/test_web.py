@@ -180,6 +180,25 @@ def test_status_at_a_glance_in_words_and_colour(site, lang):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_only_a_label_in_force_says_valid_until_on_its_card(site, lang):
+    """A suspended or revoked card must not read "valid until 2029": it gives the period it was issued for."""
+    from workbench.i18n import format_date
+
+    client, wb = site
+    html = client.get("/registry", params={"lang": lang}).text
+    cards = {m.group(1): m.group(0) for m in re.finditer(r'<li class="card">.*?/label/([A-Z0-9-]+).*?</li>', html, re.S)}
+    assert {ACTIVE, SUSPENDED, REVOKED} <= set(cards)
+    for label_id in (ACTIVE, SUSPENDED, REVOKED):
+        start, end = wb.registry.execute("SELECT valid_from, valid_until FROM labels WHERE id = ?", (label_id,)).fetchone()
+        until = t("registry.valid_until", lang, date=format_date(end, lang))
+        issued = t("pub.validity.range", lang, start=format_date(start, lang), end=format_date(end, lang))
+        if label_id == ACTIVE:
+            assert until in cards[label_id]
+        else:
+            assert until not in cards[label_id] and issued in cards[label_id]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("label_id,answer", [(ACTIVE, "conditions"), (SUSPENDED, "no"), (EXPIRED, "no"),
                                              (REVOKED, "no")])
 def test_can_my_school_use_this_tool(site, lang, label_id, answer):

@@ -31,7 +31,9 @@ def _table(path: str, sha256: str) -> pd.DataFrame:
     return reader.read_table(path)
 
 
-def render(sub) -> None:
+def render(sub, tier: str | None = None) -> None:
+    """The fairness test of a submission's output files; ``tier``, the acting reviewer's own
+    classification, is where the risk level starts (else the submission's)."""
     reg, store = workbench().registry, workbench().store
     st.markdown(f"### {tr('wizard.fairness')}")
     st.caption(tr("fpanel.intro"))
@@ -58,8 +60,10 @@ def render(sub) -> None:
                     format_func=lambda k: tr("fpanel.kind_" + k))
     spec_fields = _mapping_form(sub.id, kind, frame, columns, guess)
     c1, c2, c3 = st.columns(3)
-    tier = c1.selectbox(tr("registry.tier"), ("high", "limited", "minimal"), key=f"fp_tier_{sub.id}",
-                        index=("high", "limited", "minimal").index(sub.tier) if sub.tier in ("high", "limited", "minimal") else 0,
+    tiers = ("high", "limited", "minimal")
+    start = tier if tier in tiers else sub.tier
+    tier = c1.selectbox(tr("registry.tier"), tiers, key=f"fp_tier_{sub.id}",
+                        index=tiers.index(start) if start in tiers else 0,
                         format_func=lambda v: tr("tier." + v))
     n_boot, seed = 1000, 0
     if kind == "counterfactual":  # only paired comparisons resample; rates use closed-form intervals

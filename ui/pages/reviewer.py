@@ -94,7 +94,7 @@ def _wizard(sub) -> None:
     elif step == "fairness":
         from ui import fairness_panel
 
-        fairness_panel.render(sub)
+        fairness_panel.render(sub, tier=review.tier)
     elif step == "genai":
         from ui import genai_panel
 

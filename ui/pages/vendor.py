@@ -294,15 +294,27 @@ def _read_only(sub: Submission) -> None:
                 st.rerun()
 
 
+def _item_questions(messages) -> dict[str, str]:
+    """The checklist's questions by item code, in the reader's language (only when a message names an item)."""
+    if not any(msg.item_id for msg in messages):
+        return {}
+    from workbench.review.checklists import load_checklist
+
+    return {item.id: item.question.get(lang()) for _, item in load_checklist().items()}
+
+
 def _thread(sub: Submission) -> None:
     reg = workbench().registry
     st.markdown(f"**{tr('vendor.thread')}**")
-    for msg in subs.thread(reg, actor(), sub.id):
+    messages = subs.thread(reg, actor(), sub.id)
+    questions = _item_questions(messages)
+    for msg in messages:
         with st.chat_message("user" if msg.author_role == "vendor" else "assistant", avatar=":material/business:" if msg.author_role == "vendor" else ":material/gavel:"):
             # the avatar is hidden from screen readers: the role is said in words
             st.caption(f"{esc(msg.author_name)} ({tr('role.' + msg.author_role)}) · {tr('message.' + msg.kind)} · "
                        f"{format_date(msg.created_at, lang())}"
-                       + (f" · {esc(msg.item_id)}" if msg.item_id else ""))
+                       + (f" · {esc(msg.item_id)}" if msg.item_id else "")
+                       + (f" — {esc(questions[msg.item_id])}" if msg.item_id in questions else ""))
             st.text(msg.body)
     if sub.status is Status.CLARIFICATION:
         # The typed answer lives in the session (its own key), so a refused file never loses it;

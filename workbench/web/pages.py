@@ -83,6 +83,7 @@ class Card:
     tier: str
     status: str
     valid_until: str
+    valid_from: str = ""
     subjects: list[str] = field(default_factory=list)
     grades: str = ""
     re_review_since: str = ""  # under re-review after a complaint, since this date
@@ -92,7 +93,7 @@ def _card(label: public.LabelView, lang: str, reviews: dict[str, label_state.ReR
     grades = label.scope.get("grades") or []
     review = _re_review(label, reviews or {})
     return Card(id=label.id, tool_name=label.tool_name, tool_version=label.tool_version, vendor=label.vendor,
-                tier=label.tier, status=label.status, valid_until=label.valid_until,
+                tier=label.tier, status=label.status, valid_until=label.valid_until, valid_from=label.valid_from,
                 subjects=[subject_name(s, lang) for s in label.scope.get("subjects", [])],
                 grades=public._grade_span(grades) if grades else "",
                 re_review_since=review.since if review else "")

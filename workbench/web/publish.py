@@ -35,6 +35,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
+from ..aftercare import label_state
 from ..public import consent, visitor as public
 from ..errors import WorkbenchError
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, t
@@ -92,12 +93,15 @@ def search_index(reg, *, today: dt.date | None = None) -> dict[str, bytes]:
                      "s.dossier FROM labels l LEFT JOIN submissions s ON s.id = l.submission_id")
     rows.sort(key=lambda r: (sort_key(r["tool_name"]), r["id"]))
     postings: dict[str, list[int]] = {}
+    reviews = label_state.re_reviews(reg, [row["id"] for row in rows])
     cards = []
     for number, row in enumerate(rows):
         for word in set(_WORD.findall(_document(row))):
             postings.setdefault(word, []).append(number)
-        cards.append([row["id"], row["tool_name"], row["tool_version"], row["vendor"],
-                      public.effective_status(row["status"], row["valid_until"], today)])
+        status = public.effective_status(row["status"], row["valid_until"], today)
+        # the same rule as the live cards: a re-review matters while the label is in force or suspended
+        under_review = int(row["id"] in reviews and status in ("active", "suspended"))
+        cards.append([row["id"], row["tool_name"], row["tool_version"], row["vendor"], status, under_review])
     shards: dict[str, dict[str, list[int]]] = {}
     for word, numbers in postings.items():
         deltas = [numbers[0]] + [b - a for a, b in zip(numbers, numbers[1:])]
@@ -156,7 +160,8 @@ def publish(wb, dest: Path, *, today: dt.date | None = None, consent_forms: bool
     count = 0
     for lang in LANGUAGES:
         texts = json.dumps({k.rsplit(".", 1)[-1]: t(k, lang) for k in _SCRIPT_TEXTS}
-                           | {f"status_{s}": t(f"label_status.{s}", lang) for s in public.LABEL_STATUSES},
+                           | {f"status_{s}": t(f"label_status.{s}", lang) for s in public.LABEL_STATUSES}
+                           | {"re_review": t("daily.re_review.badge", lang)},
                            ensure_ascii=False)
         query = pages.RegistryQuery()
         first = pages.registry_context(reg, lang, query, today=today)

@@ -68,6 +68,13 @@
         li.appendChild(h);
         var p = el("p");
         p.appendChild(badge(l[4]));
+        if (l[5]) {  // under re-review after a complaint, as on the live cards
+          var r = el("span", {"class": "badge s-re_review"});
+          r.appendChild(el("span", {"aria-hidden": "true"}, "⟳"));
+          r.appendChild(document.createTextNode(" " + T.re_review));
+          p.appendChild(document.createTextNode(" "));
+          p.appendChild(r);
+        }
         p.appendChild(el("span", {"class": "muted"}, " " + l[3] + " · " + l[0]));
         li.appendChild(p);
         ul.appendChild(li);
