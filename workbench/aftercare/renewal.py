@@ -58,10 +58,14 @@ def _label_row(reg: Registry, label_id: str) -> dict:
     return row
 
 
-def _since_issue(reg: Registry, label_id: str) -> str:
-    """The start of the current validity (issue, or the last renewal)."""
-    renewed = [e.ts for e in reg.events("label", label_id) if e.action == "label.renew"]
-    return renewed[-1] if renewed else _label_row(reg, label_id)["created_at"]
+def _since_issue(reg: Registry, label_id: str) -> int:
+    """The log position (event id) where the current validity starts: the issue, or the last renewal.
+
+    The log's order, not its timestamps: those have whole seconds, and outputs sent, a run made or a
+    confirmation given in the same second as the issue still come after it.
+    """
+    starts = [e.id for e in reg.events("label", label_id) if e.action in ("label.issued", "label.renew")]
+    return starts[-1] if starts else reg.head()[0]  # every label has its issue event; else nothing is new
 
 
 def readiness(reg: Registry, actor: Actor, label_id: str, *, today: dt.date | None = None) -> Readiness:
@@ -70,16 +74,17 @@ def readiness(reg: Registry, actor: Actor, label_id: str, *, today: dt.date | No
     today = today or utcnow().date()
     days_left = (dt.date.fromisoformat(row["valid_until"][:10]) - today).days
     since = _since_issue(reg, label_id)
-    outputs = reg.query("SELECT sha256 FROM attachments WHERE submission_id = ? AND purpose = 'outputs' "
-                        "AND uploaded_at > ?", (sub.id, since))
-    old = {r["sha256"] for r in reg.query("SELECT sha256 FROM attachments WHERE submission_id = ? AND "
-                                          "purpose = 'outputs' AND uploaded_at <= ?", (sub.id, since))}
-    new = {r["sha256"] for r in outputs} - old
-    fresh = bool(new) and reg.one(
-        f"SELECT 1 AS x FROM fairness_runs WHERE submission_id = ? AND created_at > ? AND attachment_sha256 IN "
-        f"({','.join('?' for _ in new)})", (sub.id, since, *sorted(new))) is not None
+    history = reg.events("submission", sub.id)
+    added_at = {e.payload.get("attachment_id"): e.id for e in history if e.action == "attachment.added"}
+    outputs = reg.query("SELECT id, sha256 FROM attachments WHERE submission_id = ? AND purpose = 'outputs'",
+                        (sub.id,))
+    # an attachment without its event (none is made so) counts as old: never new by default
+    old = {r["sha256"] for r in outputs if added_at.get(r["id"], 0) <= since}
+    new = {r["sha256"] for r in outputs if added_at.get(r["id"], 0) > since} - old
+    fresh = any(e.action == "fairness.run_saved" and e.id > since and e.payload.get("input_sha256") in new
+                for e in history)
     confirmations = [e for e in reg.events("label", label_id)
-                     if e.action == "label.renewal_confirmed" and e.ts > since]
+                     if e.action == "label.renewal_confirmed" and e.id > since]
     return Readiness(label_id=label_id, days_left=days_left, window_open=0 <= days_left <= WINDOW_DAYS,
                      tests_needed=tests_required(sub), new_outputs=bool(new), fresh_run=fresh,
                      confirmed_by=confirmations[-1].actor.split(":", 1)[-1] if confirmations else None)
