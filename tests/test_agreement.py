@@ -28,6 +28,19 @@ FLEISS_COUNTS = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2
                  [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
 
 
+@pytest.mark.parametrize("raters", [2, 3])
+def test_full_agreement_has_an_interval_that_is_not_a_point(raters):
+    """28 of 28 items alike: resampling items cannot vary, so the item bootstrap gave AC1 1.00 (1.00-1.00),
+    as if 28 items proved perfect agreement. The interval comes from the bound on how often reviewers
+    could still disagree (Wilson's, with no disagreement seen)."""
+    answers = [{f"P{i}": "meets" for i in range(28)} for _ in range(raters)]
+    report = agreement.measure(answers, categories=["meets", "partly", "not_met", "na"])
+    low, _ = agreement.wilson(28, 28)
+    assert report.percent.value == 1.0 and report.percent.low == pytest.approx(low) and report.percent.high == 1.0
+    assert report.ac1.value == 1.0 and report.ac1.low == pytest.approx(low) and report.ac1.high == 1.0
+    assert 0.85 < low < 0.9
+
+
 def test_fleiss_kappa_worked_example():
     table = [[c for c, k in enumerate(row) for _ in range(k)] for row in FLEISS_COUNTS]
     assert agreement.fleiss_kappa(table) == pytest.approx(0.20993, abs=5e-5)

@@ -6,7 +6,9 @@ paradox", Feinstein & Cicchetti 1990). So the page leads with the share of items
 the reviewers agree, adds Gwet's AC1 (Gwet 2008), which stays stable when one category
 dominates, and gives Cohen's kappa (two reviewers) or Fleiss' kappa (three or more) with
 a plain sentence on what each means. Every figure has a 95% interval from a seeded
-bootstrap over items (percent agreement also has Wilson's interval for two reviewers).
+bootstrap over items (percent agreement also has Wilson's interval for two reviewers). When
+every item is alike the bootstrap cannot vary, so the lower bounds of percent agreement and
+AC1 then come from Wilson's bound on the share of items agreed (never a zero-width interval).
 
 References: K. L. Gwet, "Computing inter-rater reliability and its variance in the presence
 of high agreement", Br. J. Math. Stat. Psychol. 61 (2008) 29-48; J. L. Fleiss, "Measuring
@@ -101,6 +103,15 @@ def percent_agreement(table: Sequence[Sequence[Hashable]]) -> float | None:
 
 def gwet_ac1(table: Sequence[Sequence[Hashable]], categories: Sequence[Hashable] | None = None) -> float | None:
     """Gwet's AC1 for any number of raters (items with fewer than two answers are skipped)."""
+    parts = _ac1_parts(table, categories)
+    if parts is None:
+        return None
+    pa, pe = parts
+    return None if pe >= 1 else (pa - pe) / (1 - pe)
+
+
+def _ac1_parts(table, categories) -> tuple[float, float] | None:
+    """AC1's observed agreement and chance agreement (pa, pe); None without an item to judge."""
     rows = [r for r in table if len(r) >= 2]
     if not rows:
         return None
@@ -108,10 +119,9 @@ def gwet_ac1(table: Sequence[Sequence[Hashable]], categories: Sequence[Hashable]
     q = len(cats)
     pa = percent_agreement(rows)
     if q < 2:
-        return 1.0 if pa is not None else None
+        return pa, 0.0
     pi = {c: sum(_counts(r).get(c, 0) / len(r) for r in rows) / len(rows) for c in cats}
-    pe = sum(p * (1 - p) for p in pi.values()) / (q - 1)
-    return None if pe >= 1 else (pa - pe) / (1 - pe)
+    return pa, sum(p * (1 - p) for p in pi.values()) / (q - 1)
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
@@ -191,6 +201,17 @@ def measure(answers_by_rater: Sequence[dict[str, Hashable]], *, categories: Sequ
         low, high = _bootstrap(table, percent_agreement, rounds=rounds)
     ac1 = gwet_ac1(table, categories)
     ac1_ci = _bootstrap(table, lambda s: gwet_ac1(s, categories), rounds=rounds)
+    if agreed == len(table):
+        # Every item alike: resampling items cannot vary, and the bootstrap would give a point
+        # (1.00-1.00), as if a few dozen items proved perfect agreement. The lower bound then comes
+        # from how often reviewers could still disagree with none seen (Wilson's bound on the share
+        # of fully agreed items, which is at most the mean pairwise agreement), carried to AC1
+        # with its chance agreement held at the estimate.
+        floor, _ = wilson(agreed, len(table))
+        low, high = min(low, floor), 1.0
+        pa_pe = _ac1_parts(table, categories)
+        if ac1 is not None and pa_pe is not None and pa_pe[1] < 1:
+            ac1_ci = (max(-1.0, (floor - pa_pe[1]) / (1 - pa_pe[1])), 1.0)
     kappa = _kappa_of(table)
     kappa_ci = _bootstrap(table, _kappa_of, rounds=rounds) if kappa is not None else (None, None)
     return AgreementReport(raters=raters, items=len(table), agreed_items=agreed, percent=Figure(pa, low, high),
