@@ -44,18 +44,23 @@ def test_status_boxes_say_the_status_in_words_not_only_by_icon(issued, lang):  #
     assert box.value.startswith(f"**{t('label_status.active', lang)}** · **{t('daily.re_review.badge', lang)}**")
 
 
-@pytest.mark.parametrize("lang", ["kk", "ru"])
-def test_a_message_says_who_wrote_it_beside_the_avatar(issued, lang):  # noqa: F811
-    c, sub_id, _ = issued
-    reg = c.wb.registry
+def _asked(c, tool_name: str, question: str, item_id: str | None = None) -> int:
+    """A second tool in review whose reviewer has asked the vendor a question."""
     from conftest import COMPLETE_DOSSIER
 
-    case = subs.create_submission(reg, c.vendor, {**COMPLETE_DOSSIER, "tool_name": "Second"}).id
+    reg = c.wb.registry
+    case = subs.create_submission(reg, c.vendor, {**COMPLETE_DOSSIER, "tool_name": tool_name}).id
     subs.submit(reg, c.vendor, case)
     subs.screen(reg, c.secretary, case, complete=True)
     subs.assign_reviewer(reg, c.secretary, case, c.r1.user_id)
-    subs.ask_clarification(reg, c.r1, case, "Send the rural results, please")
-    at = _vendor(c, case, lang)
+    subs.ask_clarification(reg, c.r1, case, question, item_id=item_id)
+    return case
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_a_message_says_who_wrote_it_beside_the_avatar(issued, lang):  # noqa: F811
+    c, _, _ = issued
+    at = _vendor(c, _asked(c, "Second", "Send the rural results, please"), lang)
     assert not at.exception, at.exception
     assert any(t("role.reviewer", lang) in cap.value and "Rev1" in cap.value for cap in at.caption)
 
@@ -63,16 +68,10 @@ def test_a_message_says_who_wrote_it_beside_the_avatar(issued, lang):  # noqa: F
 @pytest.mark.parametrize("lang", ["kk", "ru"])
 def test_a_question_on_a_checklist_item_shows_the_item_in_words(issued, lang):  # noqa: F811
     """A code alone (P1.4) means nothing to a vendor: the item's question comes with it."""
-    from conftest import COMPLETE_DOSSIER
     from workbench.review.checklists import load_checklist
 
     c, _, _ = issued
-    reg = c.wb.registry
-    case = subs.create_submission(reg, c.vendor, {**COMPLETE_DOSSIER, "tool_name": "Third"}).id
-    subs.submit(reg, c.vendor, case)
-    subs.screen(reg, c.secretary, case, complete=True)
-    subs.assign_reviewer(reg, c.secretary, case, c.r1.user_id)
-    subs.ask_clarification(reg, c.r1, case, "Was it tried with pupils who have special needs?", item_id="P1.4")
+    case = _asked(c, "Third", "Was it tried with pupils who have special needs?", item_id="P1.4")
     question = next(item.question.get(lang) for _, item in load_checklist().items() if item.id == "P1.4")
     at = _vendor(c, case, lang)
     assert not at.exception, at.exception
