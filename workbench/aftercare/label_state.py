@@ -30,15 +30,25 @@ class ReReview:
     case_id: int | None = None
 
 
+#: Ids bound in one statement: SQLite allows 32,766 in many builds, and the mirror asks about a whole registry.
+_CHUNK = 10_000
+
+
 def re_reviews(reg: Registry, label_ids: list[str]) -> dict[str, ReReview]:
-    """Which of these labels are under re-review today (two queries, for a page of cards).
+    """Which of these labels are under re-review today (two queries per 10,000 labels, for a page of cards
+    or a whole registry).
 
     A label is under re-review from a complaint's (or an appeal's) outcome "re-review" until the
     label is revoked, renewed or superseded, or the linked case is decided.
     """
     ids = sorted({str(i) for i in label_ids if i})
-    if not ids:
-        return {}
+    found: dict[str, ReReview] = {}
+    for start in range(0, len(ids), _CHUNK):
+        found.update(_re_reviews(reg, ids[start:start + _CHUNK]))
+    return found
+
+
+def _re_reviews(reg: Registry, ids: list[str]) -> dict[str, ReReview]:
     marks = ", ".join("?" for _ in ids)
     kinds = ("label.re_review_requested",) + _ENDS_RE_REVIEW
     rows = reg.query(f"SELECT id, ts, action, subject_id, payload FROM events WHERE subject_type = 'label' AND "
