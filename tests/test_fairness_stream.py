@@ -98,6 +98,16 @@ def test_merged_runs_sum_the_counts() -> None:
     assert neg.tolist() == [1, 1, 1] and pos.tolist() == [1, 0, 1]
 
 
+def _same_problems(path: Path, spec: AuditSpec) -> None:
+    """Streamed and in-memory audits refuse the file with the same problems."""
+    with pytest.raises(InputError) as streamed:
+        _stream.stream_audit(path, spec, input_sha256=lambda: "-")
+    with pytest.raises(InputError) as whole:
+        run_audit(reader.read_table(path), spec)
+    assert sorted(p.translate("en") for p in streamed.value.problems) == \
+        sorted(p.translate("en") for p in whole.value.problems)
+
+
 def test_problems_are_counted_over_every_batch(tmp_path: Path, frame: pd.DataFrame,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_stream, "_CSV_BLOCK", 16 << 10)
@@ -106,22 +116,12 @@ def test_problems_are_counted_over_every_batch(tmp_path: Path, frame: pd.DataFra
     path = tmp_path / "bad.csv"
     bad.to_csv(path, index=False)
     spec = AuditSpec(y_true="passed", y_pred="flag", sensitive=["sex", "region"], reference={"sex": "X"})
-    with pytest.raises(InputError) as streamed:
-        _stream.stream_audit(path, spec, input_sha256=lambda: "-")
-    with pytest.raises(InputError) as whole:
-        run_audit(reader.read_table(path), spec)
-    assert sorted(p.translate("en") for p in streamed.value.problems) == \
-        sorted(p.translate("en") for p in whole.value.problems)
+    _same_problems(path, spec)
 
 
 def test_a_score_without_true_labels_is_refused_as_in_memory(path: Path) -> None:
     spec = AuditSpec(y_pred="flag", score="score", sensitive=["sex"])
-    with pytest.raises(InputError) as streamed:
-        _stream.stream_audit(path, spec, input_sha256=lambda: "-")
-    with pytest.raises(InputError) as whole:
-        run_audit(reader.read_table(path), spec)
-    assert sorted(p.translate("en") for p in streamed.value.problems) == \
-        sorted(p.translate("en") for p in whole.value.problems)
+    _same_problems(path, spec)
 
 
 def test_other_formats_are_left_to_the_whole_file_reader(tmp_path: Path, frame: pd.DataFrame) -> None:
