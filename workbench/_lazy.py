@@ -15,7 +15,7 @@ from typing import Any
 
 
 class LazyModule:
-    """A stand-in for a module, imported at the first attribute read (then as fast as a dict look-up)."""
+    """A stand-in for a module, imported at the first attribute read (each later read costs one extra call)."""
 
     def __init__(self, name: str) -> None:
         self._name = name
